@@ -1,0 +1,11 @@
+//! Mesmerize-RS core: the data model and algorithms, in pure Rust (no GPU, no GUI), so that every piece is
+//! testable headless and the GPU kernels have a reference to match.
+
+pub mod device;
+pub mod imaging;
+pub mod io;
+pub mod progress;
+pub mod simulate;
+
+pub use imaging::{Axes, Dtype, ImgData, OpenOptions, StackShape};
+pub use io::meta::Metadata;
