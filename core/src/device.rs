@@ -36,3 +36,17 @@ impl fmt::Display for DeviceChoice {
         })
     }
 }
+
+/// Failure of a compute entry point, whichever device ran it.
+#[derive(Debug, thiserror::Error)]
+pub enum ComputeError {
+    /// Reading the input failed.
+    #[error(transparent)]
+    Imaging(#[from] crate::imaging::ImagingError),
+    /// The GPU path failed (no adapter, device lost, out of memory, ...).
+    #[error("GPU: {0}")]
+    Device(String),
+    /// The user cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}

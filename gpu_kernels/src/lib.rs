@@ -1,1 +1,12 @@
-//! GPU kernels.
+//! wgpu compute for Mesmerize-RS. Kernels borrow a device (the CLI's headless one or the GUI's, lent by iced), cache
+//! their pipelines, and each has a CPU twin in `mesmerize_core` with a parity test.
+
+pub mod buffers;
+pub mod error;
+pub mod pipeline_cache;
+pub mod projection;
+pub mod runtime;
+
+pub use error::GpuError;
+pub use projection::GpuProjector;
+pub use runtime::GpuContext;

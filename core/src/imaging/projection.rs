@@ -6,7 +6,32 @@
 use rayon::prelude::*;
 
 use super::{ImagingError, ImgData, StackShape};
+use crate::device::ComputeError;
 use crate::progress::Progress;
+
+/// Computes time projections of a stack; implemented on the CPU here and in WGSL by `mesmerize_gpu`.
+pub trait Projector {
+    /// Which implementation this is (`"cpu"`, or the GPU adapter's name), for logs and benchmarks.
+    fn name(&self) -> String;
+    /// Mean / max / std over time of every pixel (per plane for volumes), streaming over the frames.
+    fn project(&self, img: &ImgData, progress: &dyn Progress) -> Result<Projections, ComputeError>;
+}
+
+/// The rayon CPU implementation of [`Projector`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuProjector;
+
+impl Projector for CpuProjector {
+    fn name(&self) -> String {
+        "cpu".into()
+    }
+    fn project(&self, img: &ImgData, progress: &dyn Progress) -> Result<Projections, ComputeError> {
+        project_stack(img, progress).map_err(|e| match e {
+            ImagingError::Cancelled => ComputeError::Cancelled,
+            other => ComputeError::Imaging(other),
+        })
+    }
+}
 
 /// Per-pixel projections over time; each buffer is (z, y, x) row-major.
 #[derive(Debug, Clone, PartialEq)]

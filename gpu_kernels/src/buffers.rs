@@ -1,0 +1,76 @@
+//! Upload and readback helpers: storage buffers from slices, and a staging copy + `map_async` to read them back.
+
+use wgpu::util::DeviceExt;
+
+use crate::error::GpuError;
+
+/// A storage buffer initialised from `data`, usable as copy source and destination.
+pub fn storage_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytemuck::cast_slice(data),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+    })
+}
+
+/// An uninitialised storage buffer of `len` f32s.
+pub fn storage_f32(device: &wgpu::Device, label: &str, len: usize) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (len * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// A uniform buffer holding `value`.
+pub fn uniform_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, value: &T) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytemuck::bytes_of(value),
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    })
+}
+
+/// Copy whole buffers back to the host in one submission and wait for them.
+pub fn read_back_f32(device: &wgpu::Device, queue: &wgpu::Queue, sources: &[&wgpu::Buffer]) -> Result<Vec<Vec<f32>>, GpuError> {
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback.encoder") });
+    let staging: Vec<wgpu::Buffer> = sources
+        .iter()
+        .map(|src| {
+            let dst = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback.staging"),
+                size: src.size(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            encoder.copy_buffer_to_buffer(src, 0, &dst, 0, src.size());
+            dst
+        })
+        .collect();
+    queue.submit(Some(encoder.finish()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, buf) in staging.iter().enumerate() {
+        let tx = tx.clone();
+        buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send((i, r));
+        });
+    }
+    drop(tx);
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    for (i, r) in rx.iter() {
+        r.map_err(|e| GpuError::Readback(format!("buffer {i}: {e}")))?;
+    }
+    Ok(staging
+        .iter()
+        .map(|buf| {
+            let view = buf.slice(..).get_mapped_range();
+            let out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+            drop(view);
+            buf.unmap();
+            out
+        })
+        .collect())
+}
