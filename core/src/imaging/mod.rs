@@ -10,7 +10,7 @@ mod shape;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use axes::Axes;
+pub use axes::{Axes, Axis};
 pub use error::ImagingError;
 pub use shape::{Dtype, StackShape};
 
@@ -32,6 +32,8 @@ pub struct OpenOptions {
     pub axes: Option<Axes>,
     /// Channel to show when the file has a `c` axis (0 by default).
     pub channel: usize,
+    /// Planes per volume, to reshape a flat run of pages into (t, z) when the axes option asks for volumes.
+    pub planes: Option<usize>,
     /// Explicit metadata file; otherwise a sidecar `<movie>.json` is looked for, then OME-XML in the TIFF.
     pub meta_path: Option<PathBuf>,
     /// Metadata organizer to use; otherwise it is guessed from the file's content.

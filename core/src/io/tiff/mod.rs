@@ -1,25 +1,219 @@
-//! TIFF / BigTIFF stacks: a page index read once, planes decoded on demand. (stub: being written)
+//! TIFF / BigTIFF stacks: the page index is read once at open, planes are decoded on demand (straight from the
+//! memory map when uncompressed and contiguous). Classic and BigTIFF, strips and tiles, uncompressed / LZW /
+//! deflate / PackBits, ImageJ hyperstacks (including >4 GB files with a single IFD), tifffile's JSON-shaped
+//! series and single-file OME-TIFF.
 
-use std::path::Path;
+mod ifd;
+mod mapping;
+mod page;
+mod series;
+mod writer;
 
-use crate::imaging::{Dtype, ImagingError, OpenOptions, PlaneSource, StackShape};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub use writer::{write_sidecar, TiffWriter, WriteReport};
+
+use self::ifd::{tag, Cursor};
+use self::mapping::Mapping;
+use self::page::Page;
+use self::series::{Series, SeriesKind};
+use crate::imaging::{Axes, Dtype, ImagingError, OpenOptions, PlaneSource, StackShape};
 use crate::io::meta::EmbeddedMeta;
+
+/// Pages of the series: listed one by one, or computed for ImageJ's contiguous layout.
+enum PageTable {
+    Listed(Vec<Page>),
+    /// ImageJ-style: `count` planes laid end to end after the first page's data.
+    Contiguous { first: Page, start: u64, count: usize },
+}
+
+impl PageTable {
+    fn len(&self) -> usize {
+        match self {
+            Self::Listed(p) => p.len(),
+            Self::Contiguous { count, .. } => *count,
+        }
+    }
+}
 
 /// An opened TIFF stack.
 pub struct TiffStack {
-    shape: StackShape,
+    path: PathBuf,
+    map: memmap2::Mmap,
+    little: bool,
+    pages: PageTable,
+    mapping: Mapping,
     dtype: Dtype,
+    kind: SeriesKind,
     embedded: EmbeddedMeta,
 }
 
-impl TiffStack {
-    /// Open lazily.
-    pub fn open(path: &Path, _opts: &OpenOptions) -> Result<Self, ImagingError> {
-        Err(ImagingError::Unsupported { path: path.into(), reason: "not yet".into() })
+#[allow(unsafe_code)]
+fn map_file(path: &Path) -> Result<memmap2::Mmap, ImagingError> {
+    let file = File::open(path).map_err(|e| ImagingError::io(path, e))?;
+    let len = file.metadata().map_err(|e| ImagingError::io(path, e))?.len();
+    if len < 8 {
+        return Err(ImagingError::Corrupt { path: path.to_path_buf(), reason: format!("the file is {len} bytes long, too short for a TIFF") });
     }
+    // SAFETY: the map is read-only and private to this process. If another program truncates the file while it
+    // is open the OS may signal on access; that is the documented risk of reading memory-mapped files, accepted
+    // here for reading speed (we never write through the map).
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| ImagingError::io(path, e))
+}
+
+impl TiffStack {
+    /// Open lazily: reads the header, the IFD chain and page 0's description, never the pixel data.
+    pub fn open(path: &Path, opts: &OpenOptions) -> Result<Self, ImagingError> {
+        let map = map_file(path)?;
+        let (cursor, first) = Cursor::new(&map, path)?;
+        let first_ifd = cursor.ifd(first)?;
+        let page0 = Page::parse(&cursor, &first_ifd, 0)?;
+        let description = first_ifd.entries.get(&tag::IMAGE_DESCRIPTION).map(|e| cursor.ascii(e)).transpose()?;
+        let mut series = series::interpret(path, description.as_deref())?;
+        let pages = Self::index_pages(&cursor, first, first_ifd.next, page0, &series)?;
+        if series.kind == SeriesKind::Plain {
+            series.leading = if pages.len() > 1 { vec![pages.len()] } else { Vec::new() };
+        }
+        let needed = series.pages();
+        if pages.len() < needed {
+            return Err(ImagingError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("the {} description promises {needed} pages but the file has {}", series.kind.name(), pages.len()),
+            });
+        }
+        let (dims, axes) = Self::resolve_axes(path, &series, &pages, opts)?;
+        let mapping = Mapping::new(path, dims, &axes, opts.channel)?;
+        let dtype = match &pages {
+            PageTable::Listed(p) => p[0].dtype,
+            PageTable::Contiguous { first, .. } => first.dtype,
+        };
+        let embedded = EmbeddedMeta { ome_xml: series.ome_xml.clone(), imagej_fps: series.fps };
+        Ok(Self { path: path.to_path_buf(), little: cursor.little, map, pages, mapping, dtype, kind: series.kind, embedded })
+    }
+
+    fn index_pages(c: &Cursor<'_>, first: u64, mut next: u64, page0: Page, series: &Series) -> Result<PageTable, ImagingError> {
+        let path = c.path;
+        // ImageJ writes planes end to end; files over 4 GB have a single IFD. Use that layout when the second
+        // page (if any) sits right after the first.
+        if series.kind == SeriesKind::ImageJ && series.pages() > 1 {
+            if let Some((start, bytes)) = page0.contiguous_range() {
+                let follows = if next == 0 {
+                    true
+                } else {
+                    let p1 = Page::parse(c, &c.ifd(next)?, 1)?;
+                    p1.contiguous_range().is_some_and(|(s, _)| s == start + bytes) && p1.same_kind(&page0)
+                };
+                if follows {
+                    let count = series.pages();
+                    let end = start + bytes * count as u64;
+                    if end > c.data.len() as u64 {
+                        return Err(ImagingError::Truncated {
+                            path: path.to_path_buf(),
+                            reason: format!(
+                                "the ImageJ description promises {count} planes ({end} bytes) but the file has {} bytes",
+                                c.data.len()
+                            ),
+                        });
+                    }
+                    return Ok(PageTable::Contiguous { first: page0, start, count });
+                }
+            }
+        }
+        let limit = match series.kind {
+            SeriesKind::Plain => usize::MAX,
+            _ => series.pages().max(1),
+        };
+        let mut pages = vec![page0];
+        let mut seen = HashSet::from([first]);
+        while next != 0 && pages.len() < limit {
+            if !seen.insert(next) {
+                return Err(ImagingError::Corrupt { path: path.to_path_buf(), reason: format!("the IFD chain loops back to byte {next}") });
+            }
+            let ifd = c.ifd(next)?;
+            let page = Page::parse(c, &ifd, pages.len())?;
+            if !page.same_kind(&pages[0]) {
+                if series.kind == SeriesKind::Plain {
+                    // A thumbnail or a second series: the movie is the run of pages like the first.
+                    break;
+                }
+                return Err(ImagingError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "page {} is {}x{} {} but page 0 is {}x{} {}",
+                        pages.len(),
+                        page.width,
+                        page.height,
+                        page.dtype.name(),
+                        pages[0].width,
+                        pages[0].height,
+                        pages[0].dtype.name()
+                    ),
+                });
+            }
+            pages.push(page);
+            next = ifd.next;
+        }
+        Ok(PageTable::Listed(pages))
+    }
+
+    /// The logical array's dims and axes: the file's own, or the user's axes option (which must fit the data).
+    fn resolve_axes(path: &Path, series: &Series, pages: &PageTable, opts: &OpenOptions) -> Result<(Vec<usize>, Axes), ImagingError> {
+        let p0 = match pages {
+            PageTable::Listed(p) => &p[0],
+            PageTable::Contiguous { first, .. } => first,
+        };
+        let mut dims = series.leading.clone();
+        dims.extend([p0.height, p0.width]);
+        let axes_err = |reason: String| ImagingError::Axes { path: path.to_path_buf(), reason };
+        let Some(user) = &opts.axes else {
+            let axes = match &series.axes {
+                Some(a) => a.clone(),
+                None => {
+                    let guess = match dims.len() {
+                        2 => "yx",
+                        3 => "tyx",
+                        4 => "tzyx",
+                        5 => "tzcyx",
+                        n => return Err(axes_err(format!("{n}-dimensional data {dims:?} with no axes metadata; give the axes order"))),
+                    };
+                    guess.parse().map_err(axes_err)?
+                }
+            };
+            return Ok((dims, axes));
+        };
+        if user.len() == dims.len() {
+            return Ok((dims, user.clone()));
+        }
+        // A flat run of pages can be reshaped into the axes asked for, given the plane count for volumes.
+        if series.leading.len() == 1 && user.len() == 4 && user.has_z() {
+            let n = series.leading[0];
+            let planes = opts.planes.ok_or_else(|| {
+                axes_err(format!("axes '{user}' need the number of z planes for a flat stack of {n} pages (give --planes)"))
+            })?;
+            if planes == 0 || n % planes != 0 {
+                return Err(axes_err(format!("{n} pages do not divide into volumes of {planes} planes")));
+            }
+            let (zi, ti) = (user.position(crate::imaging::Axis::Z), user.position(crate::imaging::Axis::T));
+            let mut d = vec![n / planes, planes];
+            if zi < ti {
+                d.swap(0, 1);
+            }
+            d.extend([p0.height, p0.width]);
+            return Ok((d, user.clone()));
+        }
+        Err(axes_err(format!(
+            "axes '{user}' have {} letters but the file's array has {} dimensions {:?}",
+            user.len(),
+            dims.len(),
+            dims
+        )))
+    }
+
     /// Canonical shape.
     pub fn shape(&self) -> StackShape {
-        self.shape
+        self.mapping.shape()
     }
     /// On-disk dtype.
     pub fn dtype(&self) -> Dtype {
@@ -29,13 +223,58 @@ impl TiffStack {
     pub fn embedded(&self) -> &EmbeddedMeta {
         &self.embedded
     }
+
+    fn page(&self, i: usize) -> Result<std::borrow::Cow<'_, Page>, ImagingError> {
+        match &self.pages {
+            PageTable::Listed(p) => p.get(i).map(std::borrow::Cow::Borrowed),
+            PageTable::Contiguous { first, start, count } => (i < *count).then(|| {
+                let mut p = first.clone();
+                p.chunks = vec![(start + i as u64 * first.plane_bytes(), first.plane_bytes())];
+                std::borrow::Cow::Owned(p)
+            }),
+        }
+        .ok_or_else(|| ImagingError::OutOfRange { what: format!("page {i} of {}", self.path.display()) })
+    }
+
+    fn decode_page(&self, i: usize, out: &mut [f32]) -> Result<(), ImagingError> {
+        self.page(i)?.decode(&self.map, self.little, &self.path, out)
+    }
 }
 
 impl PlaneSource for TiffStack {
-    fn read_plane(&self, _t: usize, _z: usize, _out: &mut [f32]) -> Result<(), ImagingError> {
-        Ok(())
+    fn read_plane(&self, t: usize, z: usize, out: &mut [f32]) -> Result<(), ImagingError> {
+        let m = &self.mapping;
+        match m.direct_page(t, z) {
+            Some((page, false)) => self.decode_page(page, out),
+            Some((page, true)) => {
+                let mut tmp = vec![0.0f32; out.len()];
+                self.decode_page(page, &mut tmp)?;
+                m.transpose_into(&tmp, out);
+                Ok(())
+            }
+            None => {
+                let mut cache: HashMap<usize, Vec<f32>> = HashMap::new();
+                let page_len = m.page_len();
+                for (k, (page, offset)) in m.gather(t, z).enumerate() {
+                    if !cache.contains_key(&page) {
+                        let mut buf = vec![0.0f32; page_len];
+                        self.decode_page(page, &mut buf)?;
+                        cache.insert(page, buf);
+                    }
+                    out[k] = cache[&page][offset];
+                }
+                Ok(())
+            }
+        }
     }
+
     fn access(&self) -> String {
-        String::new()
+        let p0 = self.page(0).ok();
+        let how = match p0.as_deref() {
+            Some(p) if p.contiguous_range().is_some() => "memory-mapped".to_string(),
+            Some(p) => format!("streamed ({})", p.compression_name()),
+            None => "empty".into(),
+        };
+        format!("{how}, {} series, {} pages", self.kind.name(), self.pages.len())
     }
 }
