@@ -1,1 +1,22 @@
-fn main() {}
+//! `mesmerize`: the Mesmerize-RS desktop app (no subcommand) and its headless command line.
+
+mod cli;
+mod gui;
+mod widget;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the reason, with its causes joined.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `mesmerize bench ...`: the figures BENCHMARKS.md quotes, measured by the same code paths the app uses.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Subcommand;
+use mesmerize_core::device::DeviceChoice;
+use mesmerize_core::imaging::projection::{CpuProjector, Projector};
+use mesmerize_core::io::tiff::TiffWriter;
+use mesmerize_core::progress::NoProgress;
+use mesmerize_core::{Dtype, ImgData, OpenOptions, StackShape};
+use mesmerize_gpu::{GpuContext, GpuProjector};
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Open time of a big BigTIFF and scrubbing rates in t and z (files are made in DIR once and reused).
+    Io {
+        /// Directory for the benchmark files (needs ~GB free).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Size of the 2D movie in GB (512x512 uint16 frames).
+        #[arg(long, default_value_t = 4.0)]
+        gb: f64,
+        /// Frames (planes) read per scrubbing measurement.
+        #[arg(long, default_value_t = 2000)]
+        n: usize,
+    },
+    /// Mean/max/std projection throughput of a movie on the CPU and on the GPU.
+    Projection {
+        /// Movie file.
+        file: PathBuf,
+        /// Which paths to time: cpu, gpu or both (auto).
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
+}
+
+/// Run a benchmark and print its figures (one JSON object per line).
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Io { dir, gb, n } => io(&dir, gb, n),
+        BenchCommand::Projection { file, device } => projection(&file, device),
+    }
+}
+
+fn report(v: serde_json::Value) {
+    println!("{v}");
+}
+
+/// Write a synthetic uint16 stack quickly (a moving gradient: content does not matter for I/O timing).
+fn make_stack(path: &Path, shape: StackShape) -> anyhow::Result<()> {
+    if path.is_file() {
+        if let Ok(img) = ImgData::open(path, &OpenOptions::default()) {
+            if img.shape() == shape {
+                return Ok(());
+            }
+        }
+    }
+    eprintln!("writing {} ({:?})...", path.display(), shape.dims());
+    let mut w = TiffWriter::create(path, shape, Dtype::U16, Some(true))?;
+    let mut plane = vec![0.0f32; shape.plane_len()];
+    for i in 0..shape.n_planes() {
+        for (k, v) in plane.iter_mut().enumerate() {
+            *v = ((k + i * 7) % 4096) as f32;
+        }
+        w.write_plane(&plane)?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+fn read_rate(img: &ImgData, along_z: bool, n: usize) -> anyhow::Result<f64> {
+    let s = img.shape();
+    let mut buf = vec![0.0f32; s.plane_len()];
+    let start = Instant::now();
+    for i in 0..n {
+        let (t, z) = if along_z { ((i / s.z) % s.t, i % s.z) } else { (i % s.t, 0) };
+        img.read_plane(t, z, &mut buf)?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+fn io(dir: &Path, gb: f64, n: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let frames = ((gb * 1e9) / (512.0 * 512.0 * 2.0)).ceil() as usize;
+    let movie = dir.join(format!("bench_{frames}x512x512_u16.tif"));
+    make_stack(&movie, StackShape::movie(frames, 512, 512))?;
+    let volume = dir.join("bench_400x25x512x512_u16.tif");
+    make_stack(&volume, StackShape::volume(400, 25, 512, 512))?;
+
+    // Open + first frame, repeated: the page index is rebuilt each time (the OS file cache is warm after the first).
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let img = ImgData::open(&movie, &OpenOptions::default())?;
+        let _ = img.plane(0, 0)?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let bytes = std::fs::metadata(&movie)?.len();
+    report(serde_json::json!({"bench": "open_bigtiff_and_frame0", "file_bytes": bytes, "frames": frames,
+        "median_s": times[times.len() / 2], "min_s": times[0], "max_s": times[times.len() - 1]}));
+
+    let img = ImgData::open(&movie, &OpenOptions::default())?;
+    let vol = ImgData::open(&volume, &OpenOptions::default())?;
+    report(serde_json::json!({"bench": "scrub_t_read", "planes_per_s": read_rate(&img, false, n)?, "n": n, "access": img.access()}));
+    report(serde_json::json!({"bench": "scrub_z_read", "planes_per_s": read_rate(&vol, true, n)?, "n": n}));
+    match GpuContext::request(DeviceChoice::Gpu) {
+        Ok(Some(ctx)) => {
+            let adapter = ctx.describe();
+            let t_rate = crate::gui::bench_scrub(&img, false, n, &ctx.device, &ctx.queue)?;
+            report(serde_json::json!({"bench": "scrub_t_read_upload", "planes_per_s": t_rate, "n": n, "adapter": adapter}));
+            let z_rate = crate::gui::bench_scrub(&vol, true, n, &ctx.device, &ctx.queue)?;
+            report(serde_json::json!({"bench": "scrub_z_read_upload", "planes_per_s": z_rate, "n": n, "adapter": adapter}));
+        }
+        Ok(None) | Err(_) => eprintln!("no wgpu adapter: upload rates not measured"),
+    }
+    Ok(())
+}
+
+fn projection(file: &Path, device: DeviceChoice) -> anyhow::Result<()> {
+    let img = ImgData::open(file, &OpenOptions::default())?;
+    let s = img.shape();
+    let mut projectors: Vec<Box<dyn Projector>> = Vec::new();
+    if device != DeviceChoice::Gpu {
+        projectors.push(Box::new(CpuProjector));
+    }
+    if device != DeviceChoice::Cpu {
+        match GpuContext::request(DeviceChoice::Gpu)? {
+            Some(ctx) => projectors.push(Box::new(GpuProjector::new(ctx))),
+            None => eprintln!("no wgpu adapter: GPU projection not measured"),
+        }
+    }
+    // Warm the file cache so both paths read from memory.
+    let _ = CpuProjector.project(&img, &NoProgress)?;
+    for p in projectors {
+        let start = Instant::now();
+        let out = p.project(&img, &NoProgress)?;
+        let secs = start.elapsed().as_secs_f64();
+        let checksum: f64 = out.mean.iter().map(|&v| f64::from(v)).sum();
+        report(serde_json::json!({"bench": "projection", "device": p.name(), "shape": s.dims(), "seconds": secs,
+            "frames_per_s": s.t as f64 / secs, "megapixels_per_s": s.len() as f64 / secs / 1e6, "mean_checksum": checksum}));
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The command line (a stable contract: docs/cli.md): argument parsing and dispatch to one module per subcommand.
+
+mod bench;
+mod info;
+mod open;
+mod progress;
+mod simulate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use open::OpenArgs;
+
+/// Mesmerize-RS: calcium-imaging analysis. With no subcommand the desktop app opens.
+#[derive(Debug, Parser)]
+#[command(name = "mesmerize", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Screenshot of the welcome window to this PNG, then exit (for tests and docs).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the viewer on a freshly simulated 1-photon movie.
+    Demo {
+        /// Save a screenshot of the first frames to this PNG and exit.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Open the viewer on a movie.
+    View {
+        /// Movie (TIFF / BigTIFF / ImageJ / OME-TIFF).
+        file: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        /// Save a screenshot of the first frames to this PNG and exit.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
+    },
+    /// Shape, axes, dtype and metadata of a movie.
+    Info {
+        /// Movie file.
+        file: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        /// One JSON document on stdout: {"shape", "axes", "dtype", "meta", ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
+    Simulate(simulate::SimulateArgs),
+    /// Benchmarks (results on stdout, one JSON object per line with --json).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Log to stderr; `RUST_LOG` overrides the verbosity flags.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn,mesmerize=info,mesmerize_gpu=info,mesmerize_core=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).without_time().init();
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => crate::gui::run_welcome(cli.screenshot),
+        Some(Command::Demo { screenshot, seed }) => {
+            let movie = simulate::demo_movie(seed)?;
+            let img = open::OpenArgs::default().open(&movie)?;
+            crate::gui::run_viewer(img, screenshot)
+        }
+        Some(Command::View { file, open, screenshot }) => {
+            let img = open.open(&file)?;
+            crate::gui::run_viewer(img, screenshot)
+        }
+        Some(Command::Info { file, open, json }) => info::run(&file, &open, json),
+        Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Bench(cmd)) => bench::run(cmd),
+    }
+}
