@@ -1,0 +1,74 @@
+//! End-to-end tests of the `mesmerize` command line (the contract in docs/cli.md), driving the release binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mesmerize(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mesmerize")).args(args).current_dir(cwd).output().expect("run mesmerize")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn simulate_then_info_json_prints_dims_dtype_fps() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "1p", "--out", "d", "--seed", "1", "--size", "64x48", "--frames", "30"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["movie.tiff", "movie.json", "truth.h5"] {
+        assert!(dir.path().join("d").join(f).is_file(), "{f} missing");
+    }
+    let o = mesmerize(&["info", "d/movie.tiff", "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    assert_eq!(v["shape"], serde_json::json!([30, 48, 64]));
+    assert_eq!(v["axes"], "tyx");
+    assert_eq!(v["dtype"], "uint16");
+    assert_eq!(v["meta"]["fps"], 20.0);
+    assert_eq!(v["meta"]["origin"], "mesmerize simulate");
+}
+
+#[test]
+fn simulate_3d_with_motion_and_is_deterministic_by_seed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let args = |out: &'static str, seed: &'static str| {
+        vec!["simulate", "--kind", "3d", "--out", out, "--seed", seed, "--size", "40x32", "--planes", "4", "--frames", "6", "--motion", "rigid"]
+    };
+    for (out, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+        let o = mesmerize(&args(out, seed), dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let read = |d: &str| std::fs::read(dir.path().join(d).join("movie.tiff")).expect("movie");
+    assert_eq!(read("a"), read("b"), "same seed, same movie");
+    assert_ne!(read("a"), read("c"), "another seed, another movie");
+    let o = mesmerize(&["info", "a/movie.tiff", "--json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["shape"], serde_json::json!([6, 4, 32, 40]));
+    assert_eq!(v["axes"], "tzyx");
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line_reason() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("junk.tif"), b"this is not a tiff at all").expect("write");
+    let cases: &[(&[&str], &str)] = &[
+        (&["info", "missing.tif"], "missing.tif"),
+        (&["info", "junk.tif"], "no TIFF byte-order mark"),
+        (&["info", "junk.tif", "--axes", "tqx"], "unknown axis letter"),
+        (&["simulate", "--kind", "5p", "--out", "x"], "5p"),
+        (&["simulate", "--kind", "2p", "--out", "x", "--size", "0x10"], "x"),
+        (&["view", "missing.tif", "--screenshot", "s.png"], "missing.tif"),
+    ];
+    for (args, needle) in cases {
+        let o = mesmerize(args, dir.path());
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{args:?} should fail");
+        // 1 for bad input found while running, 2 for arguments clap refuses; never 101 (a panic).
+        assert!(matches!(o.status.code(), Some(1 | 2)), "{args:?}: {:?} {err}", o.status.code());
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one error line expected: {err}");
+    }
+}
