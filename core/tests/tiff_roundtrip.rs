@@ -232,3 +232,41 @@ impl ReplaceLiteral for Vec<u8> {
         out
     }
 }
+
+#[test]
+fn a_page_off_the_regular_layout_is_still_read_from_its_ifd() {
+    // Our writer (like tifffile) places pages at a fixed stride, which the reader exploits to open big files
+    // without walking the IFD chain; a page that breaks the pattern must still be read where its IFD points.
+    let dir = tempfile::tempdir().expect("tmp");
+    let shape = StackShape::movie(8, 4, 6);
+    let data = pattern(shape, Dtype::U16);
+    let path = dir.path().join("irregular.tif");
+    write(&path, shape, Dtype::U16, Some(false), &data);
+    let mut bytes = std::fs::read(&path).expect("read");
+    // Find page 5's IFD by walking the chain, then point its strip at page 0's data.
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4")) as usize;
+    let mut ifd = u32_at(&bytes, 4);
+    let mut strip0 = 0;
+    for page in 0..=5 {
+        let n = u16::from_le_bytes(bytes[ifd..ifd + 2].try_into().expect("2")) as usize;
+        for e in 0..n {
+            let at = ifd + 2 + 12 * e;
+            if u16::from_le_bytes(bytes[at..at + 2].try_into().expect("2")) == 273 {
+                if page == 0 {
+                    strip0 = u32_at(&bytes, at + 8);
+                } else if page == 5 {
+                    bytes[at + 8..at + 12].copy_from_slice(&(strip0 as u32).to_le_bytes());
+                }
+            }
+        }
+        if page < 5 {
+            ifd = u32_at(&bytes, ifd + 2 + 12 * n);
+        }
+    }
+    std::fs::write(&path, &bytes).expect("write");
+    let img = ImgData::open(&path, &OpenOptions::default()).expect("open");
+    let n = shape.plane_len();
+    assert_eq!(img.plane(4, 0).expect("4"), data[4 * n..5 * n].to_vec());
+    assert_eq!(img.plane(5, 0).expect("5"), data[..n].to_vec(), "page 5 now points at page 0's data");
+    assert_eq!(img.plane(7, 0).expect("7"), data[7 * n..8 * n].to_vec());
+}

@@ -1,6 +1,7 @@
 //! `mesmerize bench ...`: the figures BENCHMARKS.md quotes, measured by the same code paths the app uses.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
         /// Frames (planes) read per scrubbing measurement.
         #[arg(long, default_value_t = 2000)]
         n: usize,
+        /// Drop the OS file cache before each measurement (Linux, needs root), so reads come from the disk.
+        #[arg(long)]
+        cold: bool,
     },
     /// Mean/max/std projection throughput of a movie on the CPU and on the GPU.
     Projection {
@@ -40,7 +44,7 @@ pub enum BenchCommand {
 /// Run a benchmark and print its figures (one JSON object per line).
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Io { dir, gb, n } => io(&dir, gb, n),
+        BenchCommand::Io { dir, gb, n, cold } => io(&dir, gb, n, cold),
         BenchCommand::Projection { file, device } => projection(&file, device),
     }
 }
@@ -82,7 +86,20 @@ fn read_rate(img: &ImgData, along_z: bool, n: usize) -> anyhow::Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-fn io(dir: &Path, gb: f64, n: usize) -> anyhow::Result<()> {
+/// Empty the OS page cache so the next reads hit the disk; false when the OS does not let us.
+fn drop_file_cache() -> bool {
+    let synced = Command::new("sync").status().map(|s| s.success()).unwrap_or(false);
+    synced && std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
+fn io(dir: &Path, gb: f64, n: usize, cold: bool) -> anyhow::Result<()> {
+    let cold = cold && {
+        let ok = drop_file_cache();
+        if !ok {
+            eprintln!("cannot drop the file cache (not root?): measuring with a warm cache");
+        }
+        ok
+    };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let frames = ((gb * 1e9) / (512.0 * 512.0 * 2.0)).ceil() as usize;
     let movie = dir.join(format!("bench_{frames}x512x512_u16.tif"));
@@ -93,27 +110,46 @@ fn io(dir: &Path, gb: f64, n: usize) -> anyhow::Result<()> {
     // Open + first frame, repeated: the page index is rebuilt each time (the OS file cache is warm after the first).
     let mut times = Vec::new();
     for _ in 0..5 {
+        if cold {
+            drop_file_cache();
+        }
         let start = Instant::now();
         let img = ImgData::open(&movie, &OpenOptions::default())?;
+        let opened = start.elapsed().as_secs_f64();
         let _ = img.plane(0, 0)?;
         times.push(start.elapsed().as_secs_f64());
+        eprintln!("open {opened:.4} s, open + frame 0 {:.4} s", start.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
     let bytes = std::fs::metadata(&movie)?.len();
-    report(serde_json::json!({"bench": "open_bigtiff_and_frame0", "file_bytes": bytes, "frames": frames,
+    report(serde_json::json!({"bench": "open_bigtiff_and_frame0", "cold_cache": cold, "file_bytes": bytes, "frames": frames,
         "median_s": times[times.len() / 2], "min_s": times[0], "max_s": times[times.len() - 1]}));
 
     let img = ImgData::open(&movie, &OpenOptions::default())?;
     let vol = ImgData::open(&volume, &OpenOptions::default())?;
-    report(serde_json::json!({"bench": "scrub_t_read", "planes_per_s": read_rate(&img, false, n)?, "n": n, "access": img.access()}));
-    report(serde_json::json!({"bench": "scrub_z_read", "planes_per_s": read_rate(&vol, true, n)?, "n": n}));
+    let rate = |img: &ImgData, along_z: bool| {
+        if cold {
+            drop_file_cache();
+        }
+        read_rate(img, along_z, n)
+    };
+    let t_rate = rate(&img, false)?;
+    let z_rate = rate(&vol, true)?;
+    report(serde_json::json!({"bench": "scrub_t_read", "cold_cache": cold, "planes_per_s": t_rate, "n": n, "access": img.access()}));
+    report(serde_json::json!({"bench": "scrub_z_read", "cold_cache": cold, "planes_per_s": z_rate, "n": n}));
     match GpuContext::request(DeviceChoice::Gpu) {
         Ok(Some(ctx)) => {
             let adapter = ctx.describe();
+            if cold {
+                drop_file_cache();
+            }
             let t_rate = crate::gui::bench_scrub(&img, false, n, &ctx.device, &ctx.queue)?;
-            report(serde_json::json!({"bench": "scrub_t_read_upload", "planes_per_s": t_rate, "n": n, "adapter": adapter}));
+            report(serde_json::json!({"bench": "scrub_t_read_upload", "cold_cache": cold, "planes_per_s": t_rate, "n": n, "adapter": adapter}));
+            if cold {
+                drop_file_cache();
+            }
             let z_rate = crate::gui::bench_scrub(&vol, true, n, &ctx.device, &ctx.queue)?;
-            report(serde_json::json!({"bench": "scrub_z_read_upload", "planes_per_s": z_rate, "n": n, "adapter": adapter}));
+            report(serde_json::json!({"bench": "scrub_z_read_upload", "cold_cache": cold, "planes_per_s": z_rate, "n": n, "adapter": adapter}));
         }
         Ok(None) | Err(_) => eprintln!("no wgpu adapter: upload rates not measured"),
     }

@@ -52,7 +52,6 @@ pub enum Travel {
 }
 
 /// A loaded frame: row-major `height x width` f32 samples with a process-unique serial number.
-#[derive(Debug)]
 pub struct Frame {
     /// Which frame this is.
     pub key: FrameKey,
@@ -64,6 +63,17 @@ pub struct Frame {
     pub data: Vec<f32>,
     /// Unique per load, so GPU code can tell whether it already uploaded this frame.
     pub serial: u64,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("key", &self.key)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -183,7 +193,6 @@ struct State {
     in_flight: HashSet<FrameKey>,
     failed: HashMap<FrameKey, CacheError>,
     shutdown: bool,
-    loads: u64,
 }
 
 struct Shared {
@@ -314,7 +323,6 @@ fn worker(shared: Arc<Shared>) {
         let callback = {
             let mut st = shared.lock();
             st.in_flight.remove(&key);
-            st.loads += 1;
             match &result {
                 Ok(frame) => st.lru.insert(frame.clone()),
                 Err(e) => {
@@ -361,7 +369,6 @@ impl FrameCache {
                 in_flight: HashSet::new(),
                 failed: HashMap::new(),
                 shutdown: false,
-                loads: 0,
             }),
             wake: Condvar::new(),
         });
@@ -375,11 +382,6 @@ impl FrameCache {
             })
             .collect();
         Self { shared, workers }
-    }
-
-    /// The stack this cache reads.
-    pub fn img(&self) -> &ImgData {
-        &self.shared.img
     }
 
     /// How many frames the cache holds at most.
@@ -427,19 +429,9 @@ impl FrameCache {
         rx.recv().unwrap_or(Err(CacheError::Closed))
     }
 
-    /// Number of frames read from the stack so far.
-    pub fn loads(&self) -> u64 {
-        self.shared.lock().loads
-    }
-
     /// Number of frames held now.
-    pub fn len(&self) -> usize {
+    pub fn cached(&self) -> usize {
         self.shared.lock().lru.map.len()
-    }
-
-    /// True when no frame is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -515,7 +507,7 @@ mod tests {
         assert_eq!(cache.capacity(), 10);
         for t in (0..200).step_by(7) {
             cache.get_blocking(FrameKey::plane(t, 0), Travel::Forward).expect("frame");
-            assert!(cache.len() <= 10);
+            assert!(cache.cached() <= 10);
         }
     }
 

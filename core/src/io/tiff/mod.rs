@@ -27,15 +27,33 @@ enum PageTable {
     Listed(Vec<Page>),
     /// ImageJ-style: `count` planes laid end to end after the first page's data.
     Contiguous { first: Page, start: u64, count: usize },
+    /// Pages written at a fixed stride (IFD and data alike), as tifffile and our writer do: page k >= 1 has its
+    /// IFD at `ifd1 + (k - 1) * stride` (page 0 differs: it carries the description). Only a few pages are
+    /// parsed at open, so a 20 GB file opens at once; each page's IFD is parsed (and checked) when it is read.
+    Strided { first: Page, second: Page, ifd1: u64, stride: u64, count: usize },
 }
 
 impl PageTable {
     fn len(&self) -> usize {
         match self {
             Self::Listed(p) => p.len(),
-            Self::Contiguous { count, .. } => *count,
+            Self::Contiguous { count, .. } | Self::Strided { count, .. } => *count,
         }
     }
+
+    fn first(&self) -> &Page {
+        match self {
+            Self::Listed(p) => &p[0],
+            Self::Contiguous { first, .. } | Self::Strided { first, .. } => first,
+        }
+    }
+}
+
+/// Whether `p` is page `k` of a layout whose page 0 is `p0` and whose pages repeat every `stride` bytes.
+fn fits_stride(p0: &Page, p: &Page, k: u64, stride: u64) -> bool {
+    p.same_kind(p0)
+        && p.chunks.len() == p0.chunks.len()
+        && p.chunks.iter().zip(&p0.chunks).all(|(a, b)| a.1 == b.1 && a.0 == b.0 + k * stride)
 }
 
 /// An opened TIFF stack.
@@ -48,6 +66,8 @@ pub struct TiffStack {
     dtype: Dtype,
     kind: SeriesKind,
     embedded: EmbeddedMeta,
+    /// Every page, walked from the IFD chain, if a strided table turned out not to hold.
+    walked: std::sync::OnceLock<Result<Vec<Page>, String>>,
 }
 
 #[allow(unsafe_code)]
@@ -85,12 +105,19 @@ impl TiffStack {
         }
         let (dims, axes) = Self::resolve_axes(path, &series, &pages, opts)?;
         let mapping = Mapping::new(path, dims, &axes, opts.channel)?;
-        let dtype = match &pages {
-            PageTable::Listed(p) => p[0].dtype,
-            PageTable::Contiguous { first, .. } => first.dtype,
-        };
+        let dtype = pages.first().dtype;
         let embedded = EmbeddedMeta { ome_xml: series.ome_xml.clone(), imagej_fps: series.fps };
-        Ok(Self { path: path.to_path_buf(), little: cursor.little, map, pages, mapping, dtype, kind: series.kind, embedded })
+        Ok(Self {
+            path: path.to_path_buf(),
+            little: cursor.little,
+            map,
+            pages,
+            mapping,
+            dtype,
+            kind: series.kind,
+            embedded,
+            walked: std::sync::OnceLock::new(),
+        })
     }
 
     fn index_pages(c: &Cursor<'_>, first: u64, mut next: u64, page0: Page, series: &Series) -> Result<PageTable, ImagingError> {
@@ -119,6 +146,11 @@ impl TiffStack {
                     }
                     return Ok(PageTable::Contiguous { first: page0, start, count });
                 }
+            }
+        }
+        if matches!(series.kind, SeriesKind::Tifffile | SeriesKind::Ome) && series.pages() >= 4 && next != 0 {
+            if let Some(table) = Self::strided(c, next, &page0, series.pages())? {
+                return Ok(table);
             }
         }
         let limit = match series.kind {
@@ -158,12 +190,33 @@ impl TiffStack {
         Ok(PageTable::Listed(pages))
     }
 
+    /// A strided table when pages 1, 2 and the last one sit where a fixed stride puts them.
+    fn strided(c: &Cursor<'_>, ifd1: u64, page0: &Page, count: usize) -> Result<Option<PageTable>, ImagingError> {
+        let Ok(ifd) = c.ifd(ifd1) else { return Ok(None) };
+        let Ok(second) = Page::parse(c, &ifd, 1) else { return Ok(None) };
+        let Some(stride) = ifd.next.checked_sub(ifd1).filter(|&s| s > 0) else { return Ok(None) };
+        if !second.same_kind(page0) {
+            return Ok(None);
+        }
+        // Check page 2 and the last page where the stride puts them.
+        for k in [2, count as u64 - 1] {
+            let Some(at) = (k - 1).checked_mul(stride).and_then(|o| o.checked_add(ifd1)) else { return Ok(None) };
+            if at >= c.data.len() as u64 {
+                // The last page is missing: let the chain walk report exactly what is there.
+                return Ok(None);
+            }
+            let Ok(ifd) = c.ifd(at) else { return Ok(None) };
+            let Ok(p) = Page::parse(c, &ifd, k as usize) else { return Ok(None) };
+            if !fits_stride(&second, &p, k - 1, stride) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(PageTable::Strided { first: page0.clone(), second, ifd1, stride, count }))
+    }
+
     /// The logical array's dims and axes: the file's own, or the user's axes option (which must fit the data).
     fn resolve_axes(path: &Path, series: &Series, pages: &PageTable, opts: &OpenOptions) -> Result<(Vec<usize>, Axes), ImagingError> {
-        let p0 = match pages {
-            PageTable::Listed(p) => &p[0],
-            PageTable::Contiguous { first, .. } => first,
-        };
+        let p0 = pages.first();
         let mut dims = series.leading.clone();
         dims.extend([p0.height, p0.width]);
         let axes_err = |reason: String| ImagingError::Axes { path: path.to_path_buf(), reason };
@@ -225,8 +278,31 @@ impl TiffStack {
     }
 
     fn page(&self, i: usize) -> Result<std::borrow::Cow<'_, Page>, ImagingError> {
+        if let Some(walked) = self.walked.get() {
+            let pages = walked.as_ref().map_err(|reason| ImagingError::Corrupt { path: self.path.clone(), reason: reason.clone() })?;
+            return pages
+                .get(i)
+                .map(std::borrow::Cow::Borrowed)
+                .ok_or_else(|| ImagingError::Corrupt { path: self.path.clone(), reason: format!("page {i} is missing from the IFD chain") });
+        }
         match &self.pages {
+            PageTable::Strided { first, .. } if i == 0 => return Ok(std::borrow::Cow::Borrowed(first)),
+            PageTable::Strided { second, ifd1, stride, count, .. } if i < *count => {
+                let c = Cursor { data: &self.map, little: self.little, big_tiff: self.is_big(), path: &self.path };
+                let k = i as u64 - 1;
+                let at = ifd1 + k * stride;
+                let page = c.ifd(at).and_then(|ifd| Page::parse(&c, &ifd, i)).ok().filter(|p| fits_stride(second, p, k, *stride));
+                return match page {
+                    Some(p) => Ok(std::borrow::Cow::Owned(p)),
+                    None => {
+                        tracing::debug!("{}: page {i} breaks the regular layout; walking the IFD chain", self.path.display());
+                        let _ = self.walked.set(self.walk_all(*count));
+                        self.page(i)
+                    }
+                };
+            }
             PageTable::Listed(p) => p.get(i).map(std::borrow::Cow::Borrowed),
+            PageTable::Strided { .. } => None,
             PageTable::Contiguous { first, start, count } => (i < *count).then(|| {
                 let mut p = first.clone();
                 p.chunks = vec![(start + i as u64 * first.plane_bytes(), first.plane_bytes())];
@@ -234,6 +310,26 @@ impl TiffStack {
             }),
         }
         .ok_or_else(|| ImagingError::OutOfRange { what: format!("page {i} of {}", self.path.display()) })
+    }
+
+    fn is_big(&self) -> bool {
+        self.map.get(2) == Some(&43) || self.map.get(3) == Some(&43)
+    }
+
+    /// Walk the whole IFD chain (fallback when a strided layout does not hold).
+    fn walk_all(&self, count: usize) -> Result<Vec<Page>, String> {
+        let (c, mut next) = Cursor::new(&self.map, &self.path).map_err(|e| e.to_string())?;
+        let mut pages = Vec::new();
+        let mut seen = HashSet::new();
+        while next != 0 && pages.len() < count {
+            if !seen.insert(next) {
+                return Err(format!("the IFD chain loops back to byte {next}"));
+            }
+            let ifd = c.ifd(next).map_err(|e| e.to_string())?;
+            pages.push(Page::parse(&c, &ifd, pages.len()).map_err(|e| e.to_string())?);
+            next = ifd.next;
+        }
+        Ok(pages)
     }
 
     fn decode_page(&self, i: usize, out: &mut [f32]) -> Result<(), ImagingError> {
