@@ -169,8 +169,6 @@ fn projection(file: &Path, device: DeviceChoice) -> anyhow::Result<()> {
             None => eprintln!("no wgpu adapter: GPU projection not measured"),
         }
     }
-    // Warm the file cache so both paths read from memory.
-    let _ = CpuProjector.project(&img, &NoProgress)?;
     for p in projectors {
         let start = Instant::now();
         let out = p.project(&img, &NoProgress)?;
