@@ -130,7 +130,12 @@ pub fn write_simulation(cfg: SimConfig, dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// The demo's movie: a 1p simulation cached in the temp directory by seed (made once, reused).
 pub fn demo_movie(seed: u64) -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("mesmerize-demo-1p-seed{seed}"));
+    // Keyed by the app and truth-format versions too, so a newer simulator never shows a stale cached movie.
+    let dir = std::env::temp_dir().join(format!(
+        "mesmerize-demo-1p-seed{seed}-v{}-t{}",
+        env!("CARGO_PKG_VERSION"),
+        mesmerize_core::simulate::TRUTH_FORMAT_VERSION
+    ));
     let movie = dir.join("movie.tiff");
     if movie.is_file() && dir.join("truth.h5").is_file() {
         return Ok(movie);
