@@ -37,6 +37,8 @@ pub enum Command {
         /// Simulation seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        start: ViewStart,
     },
     /// Open the viewer on a movie.
     View {
@@ -47,6 +49,8 @@ pub enum Command {
         /// Save a screenshot of the first frames to this PNG and exit.
         #[arg(long, value_name = "PNG")]
         screenshot: Option<PathBuf>,
+        #[command(flatten)]
+        start: ViewStart,
     },
     /// Shape, axes, dtype and metadata of a movie.
     Info {
@@ -65,6 +69,33 @@ pub enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// Where the viewer starts (also what `--screenshot` shows).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ViewStart {
+    /// Time point to show first.
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Plane to show first (volumes).
+    #[arg(long, default_value_t = 0)]
+    pub plane: usize,
+    /// Start on the maximum projection over z (volumes).
+    #[arg(long)]
+    pub max_z: bool,
+    /// Colormap: gray, viridis, inferno, magma, plasma, cividis, turbo.
+    #[arg(long, default_value = "gray", value_parser = crate::widget::colormap::Colormap::parse)]
+    pub colormap: crate::widget::colormap::Colormap,
+}
+
+impl ViewStart {
+    fn options(&self, img: &mesmerize_core::ImgData) -> anyhow::Result<crate::gui::viewer::ViewerOptions> {
+        let s = img.shape();
+        anyhow::ensure!(self.frame < s.t, "--frame {} is past the movie's {} time points", self.frame, s.t);
+        anyhow::ensure!(self.plane < s.z, "--plane {} is past the movie's {} planes", self.plane, s.z);
+        anyhow::ensure!(!self.max_z || s.volumetric, "--max-z needs a volume (t, z, y, x)");
+        Ok(crate::gui::viewer::ViewerOptions { t: self.frame, z: self.plane, max_z: self.max_z, colormap: self.colormap })
+    }
+}
+
 /// Log to stderr; `RUST_LOG` overrides the verbosity flags.
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
@@ -80,14 +111,16 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => crate::gui::run_welcome(cli.screenshot),
-        Some(Command::Demo { screenshot, seed }) => {
+        Some(Command::Demo { screenshot, seed, start }) => {
             let movie = simulate::demo_movie(seed)?;
             let img = open::OpenArgs::default().open(&movie)?;
-            crate::gui::run_viewer(img, screenshot)
+            let options = start.options(&img)?;
+            crate::gui::run_viewer_with(img, options, screenshot)
         }
-        Some(Command::View { file, open, screenshot }) => {
+        Some(Command::View { file, open, screenshot, start }) => {
             let img = open.open(&file)?;
-            crate::gui::run_viewer(img, screenshot)
+            let options = start.options(&img)?;
+            crate::gui::run_viewer_with(img, options, screenshot)
         }
         Some(Command::Info { file, open, json }) => info::run(&file, &open, json),
         Some(Command::Simulate(args)) => simulate::run(&args),

@@ -24,12 +24,8 @@ fn capture_for(screenshot: &Option<PathBuf>, outcome: &CaptureOutcome) -> Option
     screenshot.as_ref().map(|p| Capture::new(p.clone(), outcome.clone()))
 }
 
-/// Open the viewer on a movie; with `screenshot`, render the first frames, save a PNG and exit.
-pub fn run_viewer(img: ImgData, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
-    run_viewer_with(img, viewer::ViewerOptions::default(), screenshot)
-}
-
-/// [`run_viewer`] starting at a given position, projection and colormap.
+/// Open the viewer on a movie at a given position, projection and colormap; with `screenshot`, render the first
+/// frames, save a PNG and exit.
 pub fn run_viewer_with(img: ImgData, options: viewer::ViewerOptions, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     let outcome = CaptureOutcome::default();
     let title = img

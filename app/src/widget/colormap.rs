@@ -53,6 +53,14 @@ impl Colormap {
         }
     }
 
+    /// Parse a name as [`Colormap::name`] gives it (case-insensitive).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|c| c.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown colormap '{name}': choose one of {}", names.join(", "))
+        })
+    }
+
     /// The sRGB colour at `t` in 0..=1.
     pub fn eval(self, t: f64) -> [u8; 3] {
         let t = t.clamp(0.0, 1.0);
