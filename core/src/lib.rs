@@ -5,6 +5,7 @@ pub mod device;
 pub mod imaging;
 pub mod io;
 pub mod progress;
+pub mod registration;
 pub mod simulate;
 
 pub use imaging::{Axes, Dtype, ImgData, OpenOptions, StackShape};

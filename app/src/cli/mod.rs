@@ -2,6 +2,7 @@
 
 mod bench;
 mod info;
+mod mc;
 mod open;
 mod progress;
 mod simulate;
@@ -62,6 +63,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// NoRMCorre motion correction (rigid, or piecewise-rigid with --pw-rigid).
+    Mc(mc::McArgs),
     /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
     Simulate(simulate::SimulateArgs),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Info { file, open, json }) => info::run(&file, &open, json),
         Some(Command::Simulate(args)) => simulate::run(&args),
+        Some(Command::Mc(args)) => mc::run(&args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }
 }

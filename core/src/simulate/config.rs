@@ -133,6 +133,9 @@ pub struct SimConfig {
     pub spike_amplitude: f64,
     /// Log-normal sigma of individual spike amplitudes around the neuron's mean.
     pub amplitude_cv: f64,
+    /// Resting fluorescence F0 of a soma, in units of its mean single-spike amplitude (GCaMP somata are visible
+    /// at rest: one spike is a ΔF/F of roughly 1 / baseline_ratio). Drawn per neuron within ±50 %.
+    pub baseline_ratio: f64,
     /// Camera offset (dark level) added to every pixel, counts.
     pub offset: f64,
     /// Camera gain, counts per photon.
@@ -198,6 +201,7 @@ impl SimConfig {
             tau_jitter: 0.15,
             spike_amplitude: 60.0,
             amplitude_cv: 0.3,
+            baseline_ratio: 3.0,
             offset: 100.0,
             gain: 2.0,
             read_noise: 2.0,
@@ -213,8 +217,8 @@ impl SimConfig {
             max_shift: 6.0,
             shift_step: 0.3,
             jump_probability: 0.01,
-            nonrigid_amplitude: 2.0,
-            grid_spacing: 64.0,
+            nonrigid_amplitude: 1.5,
+            grid_spacing: 128.0,
             noise: true,
         };
         match kind {
@@ -227,6 +231,7 @@ impl SimConfig {
                 tau_rise: 0.1,
                 tau_decay: 0.6,
                 spike_amplitude: 100.0,
+                baseline_ratio: 1.5,
                 gain: 1.0,
                 background_level: 600.0,
                 background_blobs: 5,
@@ -291,6 +296,7 @@ impl SimConfig {
             ("tau_jitter", self.tau_jitter),
             ("spike_amplitude", self.spike_amplitude),
             ("amplitude_cv", self.amplitude_cv),
+            ("baseline_ratio", self.baseline_ratio),
             ("offset", self.offset),
             ("gain", self.gain),
             ("read_noise", self.read_noise),

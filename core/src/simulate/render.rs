@@ -58,18 +58,21 @@ impl Simulator {
                 let tr = cfg.tau_rise * (1.0 + cfg.tau_jitter * normal(&mut r)).clamp(0.5, 1.5);
                 let td = (cfg.tau_decay * (1.0 + cfg.tau_jitter * normal(&mut r)).clamp(0.5, 1.5)).max(1.5 * tr);
                 let brightness = cfg.spike_amplitude * uniform(&mut r, 0.6, 1.4);
+                let rest = cfg.baseline_ratio * brightness * uniform(&mut r, 0.5, 1.5);
                 let g = ar2_coefficients(tr * cfg.fps, td * cfg.fps);
                 let mut sr = stream(cfg.seed, purpose::SPIKES, k as u64);
                 let act = simulate_activity(&mut sr, g, rate / cfg.fps, brightness, cfg.amplitude_cv, t);
-                (g, act)
+                (g, act, rest)
             })
             .collect();
         let mut traces = Vec::with_capacity(neurons.len() * t);
         let mut spikes = Vec::with_capacity(neurons.len() * t);
         let mut spike_counts = Vec::with_capacity(neurons.len() * t);
         let mut ar = Vec::with_capacity(neurons.len());
-        for (k, (g, act)) in activity.into_iter().enumerate() {
+        let mut baseline = Vec::with_capacity(neurons.len());
+        for (k, (g, act, rest)) in activity.into_iter().enumerate() {
             let m = peak_scale[k];
+            baseline.push((m * rest) as f32);
             traces.extend(act.calcium.iter().map(|c| (m * c) as f32));
             spikes.extend(act.input.iter().map(|s| (m * s) as f32));
             spike_counts.extend(act.counts);
@@ -104,6 +107,7 @@ impl Simulator {
             neurons,
             peak_scale,
             traces,
+            baseline,
             spikes,
             spike_counts,
             ar_coefficients: ar,
@@ -166,7 +170,7 @@ impl Simulator {
                 self.background_static(t, maps, &mut out[..plane]);
                 copy_first_plane(out, plane);
                 for p in patches {
-                    let a = tr.traces[p.k * tr.frames + t];
+                    let a = tr.fluorescence(p.k, t);
                     if a == 0.0 {
                         continue;
                     }
@@ -301,7 +305,7 @@ impl Simulator {
             }
         }
         for (k, e) in self.evals.iter().enumerate() {
-            let a = f64::from(tr.traces[k * tr.frames + t]) / tr.peak_scale[k];
+            let a = f64::from(tr.fluorescence(k, t)) / tr.peak_scale[k];
             if a == 0.0 {
                 continue;
             }

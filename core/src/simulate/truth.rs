@@ -15,7 +15,7 @@ use super::SimError;
 use crate::StackShape;
 
 /// Version of the truth.h5 layout, stored as the `format_version` attribute.
-pub const TRUTH_FORMAT_VERSION: u64 = 1;
+pub const TRUTH_FORMAT_VERSION: u64 = 2;
 
 /// Everything needed to reproduce the noise-free movie exactly, and to score algorithms against it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +40,10 @@ pub struct Truth {
     pub neurons: Vec<Neuron>,
     /// m_k: maximum of the analytic footprint over the template grid (footprints are stored divided by it).
     pub peak_scale: Vec<f64>,
-    /// Noise-free calcium at each footprint's peak pixel, counts above background, row-major (K, T).
+    /// Noise-free calcium at each footprint's peak pixel, counts above the soma's resting level, row-major (K, T).
     pub traces: Vec<f32>,
+    /// Resting fluorescence F0 of each soma at its peak pixel, counts (the movie shows F0 + trace).
+    pub baseline: Vec<f32>,
     /// AR(2) input s_t per frame (traces[t] = g1 traces[t-1] + g2 traces[t-2] + spikes[t]), row-major (K, T).
     pub spikes: Vec<f32>,
     /// Number of spikes per frame, row-major (K, T).
@@ -67,6 +69,11 @@ pub struct Truth {
 }
 
 impl Truth {
+    /// Fluorescence of soma k at time t at its peak pixel: resting level plus calcium.
+    pub fn fluorescence(&self, k: usize, t: usize) -> f32 {
+        self.baseline[k] + self.traces[k * self.frames + t]
+    }
+
     /// Number of neurons K.
     pub fn n_neurons(&self) -> usize {
         self.neurons.len()
@@ -117,7 +124,7 @@ impl Truth {
         for k in 0..self.n_neurons() {
             let a = self.footprint_value(k, z, y, x);
             if a > 0.0 {
-                v += a * f64::from(self.traces[k * self.frames + t]);
+                v += a * f64::from(self.fluorescence(k, t));
             }
         }
         v
@@ -193,6 +200,7 @@ impl Truth {
         write2(f, "footprint_params", &params, k, 7)?;
         write1(f, "peak_scale", &self.peak_scale)?;
         write2(f, "traces", &self.traces, k, t)?;
+        write1(f, "baseline", &self.baseline)?;
         write2(f, "spikes", &self.spikes, k, t)?;
         write2(f, "spike_counts", &self.spike_counts, k, t)?;
         let g: Vec<f64> = self.ar_coefficients.iter().flatten().copied().collect();
@@ -362,6 +370,7 @@ fn read_from(f: &hdf5::File, path: &Path) -> Result<Truth, SimError> {
         neurons,
         peak_scale: read(f, "peak_scale", &[k], path)?,
         traces: read(f, "traces", &[k, t], path)?,
+        baseline: read(f, "baseline", &[k], path)?,
         spikes: read(f, "spikes", &[k, t], path)?,
         spike_counts: read(f, "spike_counts", &[k, t], path)?,
         ar_coefficients: g.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
