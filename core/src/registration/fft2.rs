@@ -7,6 +7,9 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
+/// Rows transformed (and transposed) together.
+const BLOCK: usize = 16;
+
 /// Plans for one frame size.
 pub struct Fft2 {
     h: usize,
@@ -22,6 +25,7 @@ pub struct Fft2 {
 pub struct FftScratch {
     row: Vec<f32>,
     row_c: Vec<Complex32>,
+    block: Vec<Complex32>,
     r_scratch: Vec<Complex32>,
     c_scratch: Vec<Complex32>,
 }
@@ -71,12 +75,23 @@ impl Fft2 {
     pub fn forward(&self, input: &[f32], spec: &mut [Complex32], s: &mut FftScratch) {
         self.prepare(s);
         let (h, w) = (self.h, self.w);
-        for y in 0..h {
-            s.row.copy_from_slice(&input[y * w..(y + 1) * w]);
-            // Lengths are right by construction, so this cannot fail.
-            let _ = self.r2c.process_with_scratch(&mut s.row, &mut s.row_c, &mut s.r_scratch);
-            for (kx, v) in s.row_c.iter().enumerate() {
-                spec[kx * h + y] = *v;
+        let wc = self.half_width();
+        // Rows are transformed a block at a time and the block is transposed in one go, so the scattered writes
+        // into the transposed spectrum touch each cache line once per block rather than once per row.
+        s.block.resize(BLOCK * wc, Complex32::default());
+        for y0 in (0..h).step_by(BLOCK) {
+            let rows = BLOCK.min(h - y0);
+            for r in 0..rows {
+                let y = y0 + r;
+                s.row.copy_from_slice(&input[y * w..(y + 1) * w]);
+                // Lengths are right by construction, so this cannot fail.
+                let _ = self.r2c.process_with_scratch(&mut s.row, &mut s.block[r * wc..(r + 1) * wc], &mut s.r_scratch);
+            }
+            for kx in 0..wc {
+                let dst = &mut spec[kx * h + y0..kx * h + y0 + rows];
+                for (r, d) in dst.iter_mut().enumerate() {
+                    *d = s.block[r * wc + kx];
+                }
             }
         }
         for col in spec.chunks_exact_mut(h) {
@@ -92,16 +107,24 @@ impl Fft2 {
         for col in spec.chunks_exact_mut(h) {
             self.col_inv.process_with_scratch(col, &mut s.c_scratch);
         }
-        for y in 0..h {
+        s.block.resize(BLOCK * wc, Complex32::default());
+        for y0 in (0..h).step_by(BLOCK) {
+            let rows = BLOCK.min(h - y0);
             for kx in 0..wc {
-                s.row_c[kx] = spec[kx * h + y];
+                let src = &spec[kx * h + y0..kx * h + y0 + rows];
+                for (r, v) in src.iter().enumerate() {
+                    s.block[r * wc + kx] = *v;
+                }
             }
-            s.row_c[0].im = 0.0;
-            if w % 2 == 0 {
-                s.row_c[wc - 1].im = 0.0;
+            for r in 0..rows {
+                let row_c = &mut s.block[r * wc..(r + 1) * wc];
+                row_c[0].im = 0.0;
+                if w % 2 == 0 {
+                    row_c[wc - 1].im = 0.0;
+                }
+                let y = y0 + r;
+                let _ = self.c2r.process_with_scratch(row_c, &mut out[y * w..(y + 1) * w], &mut s.r_scratch);
             }
-            let _ = self.c2r.process_with_scratch(&mut s.row_c, &mut s.row, &mut s.r_scratch);
-            out[y * w..(y + 1) * w].copy_from_slice(&s.row);
         }
     }
 }

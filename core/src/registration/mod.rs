@@ -262,20 +262,27 @@ pub fn correct_movie(img: &ImgData, params: &MotionParams, out: &Path, depth: Ou
     // Estimation runs against the (filtered) template; shifts are applied to raw frames with the user's border mode.
     let engine = Engine::new(&template, h, w, params, &fft, params.pw_rigid);
     let started = Instant::now();
-    let batch = (rayon::current_num_threads() * 8).max(8);
+    let threads = rayon::current_num_threads().max(1);
+    let batch = threads * 8;
+    let n_px = h * w;
     let mut writer = TiffWriter::create(out, s, depth.dtype(), None)?;
     let mut rigid = Vec::with_capacity(s.t);
     let mut patch_shifts = Vec::new();
     progress.start("correcting", s.t as u64);
+    // A writer thread writes corrected batches while the next is computed, and hands the buffers back for reuse.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<f32>>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Vec<f32>>>();
     let writer_thread = std::thread::spawn(move || -> Result<TiffWriter, ImagingError> {
         for frames in rx {
             for f in &frames {
                 writer.write_plane(f)?;
             }
+            let _ = back_tx.send(frames);
         }
         Ok(writer)
     });
+    let mut works: Vec<Work> = (0..threads).map(|_| Work::default()).collect();
+    let mut raw: Vec<Vec<f32>> = (0..batch).map(|_| vec![0.0; n_px]).collect();
     let mut failure: Option<RegistrationError> = None;
     for t0 in (0..s.t).step_by(batch) {
         if progress.cancelled() {
@@ -283,31 +290,36 @@ pub fn correct_movie(img: &ImgData, params: &MotionParams, out: &Path, depth: Ou
             break;
         }
         let n = batch.min(s.t - t0);
-        let raw = match read_frames(img, t0..t0 + n) {
-            Ok(r) => r,
-            Err(e) => {
-                failure = Some(e.into());
-                break;
-            }
-        };
-        let results: Vec<(FrameShift, Vec<f32>)> = raw
-            .par_iter()
-            .map_init(Work::default, |k, f| {
-                let shift = engine.estimate(f, k);
-                let mut corrected = vec![0.0; h * w];
-                engine.apply(f, &shift, k, &mut corrected);
-                (shift, corrected)
+        if let Err(e) = raw[..n].iter_mut().enumerate().try_for_each(|(i, buf)| img.read_plane(t0 + i, 0, buf)) {
+            failure = Some(e.into());
+            break;
+        }
+        let mut outs = back_rx.try_recv().unwrap_or_default();
+        outs.resize_with(n, || vec![0.0; n_px]);
+        let per = n.div_ceil(threads);
+        let shifts: Vec<Vec<FrameShift>> = raw[..n]
+            .par_chunks(per)
+            .zip(outs.par_chunks_mut(per))
+            .zip(works.par_iter_mut())
+            .map(|((frames, outs), k)| {
+                frames
+                    .iter()
+                    .zip(outs.iter_mut())
+                    .map(|(f, o)| {
+                        let shift = engine.estimate(f, k);
+                        engine.apply(f, &shift, k, o);
+                        shift
+                    })
+                    .collect()
             })
             .collect();
-        let mut frames = Vec::with_capacity(n);
-        for (shift, corrected) in results {
+        for shift in shifts.into_iter().flatten() {
             rigid.push(shift.rigid);
             if let Some(p) = shift.patches {
                 patch_shifts.push(p);
             }
-            frames.push(corrected);
         }
-        if tx.send(frames).is_err() {
+        if tx.send(outs).is_err() {
             break; // the writer stopped: its error is reported below
         }
         progress.advance(n as u64);

@@ -249,24 +249,29 @@ fn lerp_lag(ac: &[f64], tau: f64) -> f64 {
 /// Mean-subtract and taper `input` into `out`; returns the energy (sum of squares) of the result.
 fn prepare(input: &[f32], wy: &[f32], wx: &[f32], out: &mut [f32]) -> f64 {
     let w = wx.len();
-    let mut sum = 0.0f64;
-    let mut count = 0usize;
-    for &v in input {
-        if v.is_finite() {
-            sum += f64::from(v);
-            count += 1;
+    // Row sums in f32 (vectorisable), accumulated in f64; NaN samples (borders of corrected frames) count as absent.
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for row in input.chunks_exact(w) {
+        let (mut rs, mut rc) = (0.0f32, 0u32);
+        for &v in row {
+            let ok = v.is_finite();
+            rs += if ok { v } else { 0.0 };
+            rc += u32::from(ok);
         }
+        sum += f64::from(rs);
+        count += rc as usize;
     }
     let mean = if count > 0 { (sum / count as f64) as f32 } else { 0.0 };
     let mut energy = 0.0f64;
     for (y, (row_in, row_out)) in input.chunks_exact(w).zip(out.chunks_exact_mut(w)).enumerate() {
         let fy = wy[y];
-        for x in 0..w {
-            let v = row_in[x];
-            let v = if v.is_finite() { (v - mean) * fy * wx[x] } else { 0.0 };
-            row_out[x] = v;
-            energy += f64::from(v) * f64::from(v);
+        let mut e = 0.0f32;
+        for ((o, &v), &fx) in row_out.iter_mut().zip(row_in).zip(wx) {
+            let d = if v.is_finite() { (v - mean) * fy * fx } else { 0.0 };
+            *o = d;
+            e += d * d;
         }
+        energy += f64::from(e);
     }
     energy
 }

@@ -2,6 +2,8 @@
 //! recording, the pixel-wise median of the chunk means (robust to chunks caught mid-movement), refined by
 //! registering the sample to it and rebuilding it.
 
+use rayon::prelude::*;
+
 /// Frames sampled for the template: `chunks` runs of `CHUNK` consecutive frames, evenly spread; (start, len) each.
 pub const CHUNK: usize = 10;
 
@@ -34,17 +36,26 @@ pub fn median_of_chunk_means(frames: &[Vec<f32>], chunks: &[(usize, usize)], n: 
         k += len;
     }
     let mut out = vec![0.0f32; n];
-    let mut column = Vec::with_capacity(means.len());
-    for (i, o) in out.iter_mut().enumerate() {
-        column.clear();
-        column.extend(means.iter().map(|m| m[i]).filter(|v| v.is_finite()));
-        if column.is_empty() {
-            continue;
+    out.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
+        let mut column = Vec::with_capacity(means.len());
+        for (k, o) in chunk.iter_mut().enumerate() {
+            let i = c * 4096 + k;
+            column.clear();
+            column.extend(means.iter().map(|m| m[i]).filter(|v| v.is_finite()));
+            if column.is_empty() {
+                continue;
+            }
+            let mid = column.len() / 2;
+            let (_, upper, _) = column.select_nth_unstable_by(mid, f32::total_cmp);
+            let upper = *upper;
+            *o = if column.len() % 2 == 1 {
+                upper
+            } else {
+                let lower = column[..mid].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                0.5 * (lower + upper)
+            };
         }
-        column.sort_by(f32::total_cmp);
-        let mid = column.len() / 2;
-        *o = if column.len() % 2 == 1 { column[mid] } else { 0.5 * (column[mid - 1] + column[mid]) };
-    }
+    });
     out
 }
 
