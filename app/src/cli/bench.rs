@@ -11,6 +11,8 @@ use mesmerize_core::imaging::projection::{CpuProjector, Projector};
 use mesmerize_core::io::tiff::TiffWriter;
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::{Dtype, ImgData, OpenOptions, StackShape};
+use mesmerize_core::registration::{correct_movie, score, MotionParams, OutputDepth};
+use mesmerize_core::simulate::{MotionKind, SimConfig, SimKind, Truth};
 use mesmerize_gpu::{GpuContext, GpuProjector};
 
 /// Benchmarks.
@@ -31,6 +33,24 @@ pub enum BenchCommand {
         #[arg(long)]
         cold: bool,
     },
+    /// Motion correction speed and accuracy on simulated 2p movies with known motion (made in DIR once).
+    Mc {
+        /// Directory for the simulated movies and the corrected outputs.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Frame size (square), px.
+        #[arg(long, default_value_t = 512)]
+        size: usize,
+        /// Frames.
+        #[arg(long, default_value_t = 1000)]
+        frames: usize,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 5)]
+        seed: u64,
+        /// rigid, piecewise or both.
+        #[arg(long, default_value = "both")]
+        motion: String,
+    },
     /// Mean/max/std projection throughput of a movie on the CPU and on the GPU.
     Projection {
         /// Movie file.
@@ -46,6 +66,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Io { dir, gb, n, cold } => io(&dir, gb, n, cold),
         BenchCommand::Projection { file, device } => projection(&file, device),
+        BenchCommand::Mc { dir, size, frames, seed, motion } => mc(&dir, size, frames, seed, &motion),
     }
 }
 
@@ -176,6 +197,64 @@ fn projection(file: &Path, device: DeviceChoice) -> anyhow::Result<()> {
         let checksum: f64 = out.mean.iter().map(|&v| f64::from(v)).sum();
         report(serde_json::json!({"bench": "projection", "device": p.name(), "shape": s.dims(), "seconds": secs,
             "frames_per_s": s.t as f64 / secs, "megapixels_per_s": s.len() as f64 / secs / 1e6, "mean_checksum": checksum}));
+    }
+    Ok(())
+}
+
+/// Simulate a 2p movie into `dir` unless an identical one is already there.
+fn simulated(dir: &Path, size: usize, frames: usize, seed: u64, motion: MotionKind) -> anyhow::Result<PathBuf> {
+    let movie = dir.join("movie.tiff");
+    let fresh = ImgData::open(&movie, &OpenOptions::default()).ok().is_some_and(|img| img.shape() == StackShape::movie(frames, size, size))
+        && dir.join("truth.h5").is_file();
+    if fresh {
+        return Ok(movie);
+    }
+    let mut cfg = SimConfig::new(SimKind::TwoP);
+    cfg.width = size;
+    cfg.height = size;
+    cfg.frames = frames;
+    cfg.seed = seed;
+    cfg.motion = motion;
+    super::simulate::write_simulation(cfg, dir)
+}
+
+fn mc(dir: &Path, size: usize, frames: usize, seed: u64, which: &str) -> anyhow::Result<()> {
+    let motions: Vec<MotionKind> = match which {
+        "rigid" => vec![MotionKind::Rigid],
+        "piecewise" => vec![MotionKind::Piecewise],
+        "both" => vec![MotionKind::Rigid, MotionKind::Piecewise],
+        other => anyhow::bail!("--motion must be rigid, piecewise or both, found '{other}'"),
+    };
+    let still = ImgData::open(simulated(&dir.join("2p_none"), size, frames, seed, MotionKind::None)?, &OpenOptions::default())?;
+    for motion in motions {
+        let sub = dir.join(format!("2p_{}", motion.name()));
+        let movie = simulated(&sub, size, frames, seed, motion)?;
+        let truth = Truth::read_h5(&sub.join("truth.h5"))?;
+        let img = ImgData::open(&movie, &OpenOptions::default())?;
+        let params = match motion {
+            MotionKind::Piecewise => MotionParams { max_shifts: (10, 10), pw_rigid: true, ..Default::default() },
+            _ => MotionParams { max_shifts: (10, 10), ..Default::default() },
+        };
+        let out = dir.join(format!("corrected_{}.tif", motion.name()));
+        let start = Instant::now();
+        let r = correct_movie(&img, &params, &out, OutputDepth::Float32, &NoProgress)?;
+        let total = start.elapsed().as_secs_f64();
+        let rigid = score::rigid(&r.rigid, &truth);
+        let border = r.bord_px + 10;
+        let field = score::field(&r, &params, &truth, size, size, 8, border);
+        let corrected = ImgData::open(&out, &OpenOptions::default())?;
+        let corr = score::mean_image_corr(&corrected, &still, rigid.offset, border)?;
+        let raw_corr = score::mean_image_corr(&img, &still, [0.0, 0.0], border)?;
+        report(serde_json::json!({
+            "bench": "mc", "motion": motion.name(), "device": "cpu", "threads": rayon::current_num_threads(),
+            "shape": [frames, size, size], "seconds_total": total, "seconds_template": r.seconds.0,
+            "seconds_correction": r.seconds.1, "frames_per_s_correction": frames as f64 / r.seconds.1,
+            "frames_per_s_total": frames as f64 / total, "output": "float32 TIFF written",
+            "rms_shift_error_px": rigid.rms, "rms_shift_error_px_inliers": rigid.rms_inliers, "outlier_frames": rigid.outliers,
+            "residual_motion_rms_px": field.map(|f| f.residual), "static_deformation_rms_px": field.map(|f| f.static_part),
+            "field_error_rms_px_offset_removed": field.map(|f| f.total),
+            "mean_image_corr": corr, "mean_image_corr_uncorrected": raw_corr,
+        }));
     }
     Ok(())
 }

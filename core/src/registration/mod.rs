@@ -7,6 +7,7 @@ mod hipass;
 mod params;
 mod phase_corr;
 mod piecewise;
+pub mod score;
 mod template;
 mod warp;
 
