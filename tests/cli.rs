@@ -72,3 +72,48 @@ fn bad_input_exits_non_zero_with_one_line_reason() {
         assert_eq!(lines.len(), 1, "{args:?}: one error line expected: {err}");
     }
 }
+
+#[test]
+fn mc_writes_movie_shifts_and_history() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "2p", "--out", "d", "--seed", "2", "--size", "96x80", "--frames", "40", "--motion", "rigid"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(dir.path().join("p.json"), r#"{"motion": {"max_shifts": [9, 9], "niter_rig": 1, "use_cuda": false, "made_up": 1}}"#).expect("params");
+    let o = mesmerize(&["mc", "d/movie.tiff", "--out", "c.tif", "--params", "p.json", "--bit-depth", "16"], dir.path());
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("made_up"), "unknown keys are named: {err}");
+    let shifts: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("c.shifts.json")).expect("shifts")).expect("json");
+    assert_eq!(shifts["rigid"].as_array().map(Vec::len), Some(40));
+    let o = mesmerize(&["info", "c.tif", "--json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["shape"], serde_json::json!([40, 80, 96]));
+    assert_eq!(v["dtype"], "uint16");
+    let entry = &v["meta"]["history_trace"][0]["caiman_motion_correction"];
+    for key in ["max_shifts_x", "max_shifts_y", "iters_rigid", "max_dev", "strides", "overlaps", "upsample", "output_bit_depth", "bord_px"] {
+        assert!(!entry[key].is_null(), "history entry lacks {key}: {entry}");
+    }
+    assert_eq!(entry["max_shifts_x"], 9);
+    assert_eq!(entry["output_bit_depth"], "16");
+    assert_eq!(v["meta"]["fps"], 30.0, "input metadata carried over");
+
+    let o = mesmerize(&["mc", "d/movie.tiff", "--out", "pw.tif", "--pw-rigid", "--strides", "32,32", "--overlaps", "16,16", "--shifts", "pw_shifts.json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shifts: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("pw_shifts.json")).expect("shifts")).expect("json");
+    let centers = shifts["patches"]["centers"].as_array().expect("centers").len();
+    assert!(centers >= 4);
+    assert_eq!(shifts["patches"]["shifts"].as_array().map(Vec::len), Some(40));
+    assert_eq!(shifts["patches"]["shifts"][0].as_array().map(Vec::len), Some(centers));
+
+    for (args, needle) in [
+        (vec!["mc", "d/movie.tiff", "--out", "x.tif", "--max-shifts", "60,60"], "too large"),
+        (vec!["mc", "d/movie.tiff", "--out", "x.tif", "--pw-rigid", "--strides", "8,8", "--overlaps", "16,16"], "smaller than overlaps"),
+        (vec!["mc", "d/movie.tiff", "--out", "x.tif", "--bit-depth", "12"], "bit depth"),
+        (vec!["mc", "d/movie.tiff", "--out", "x.tif", "--shifts", "x.json"], "sidecar"),
+    ] {
+        let o = mesmerize(&args, dir.path());
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!dir.path().join("x.tif").exists(), "refused runs write nothing");
+    }
+}

@@ -131,6 +131,11 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     let params = args.motion_params()?;
     let s = img.shape();
     params.validate(s.y, s.x, s.t).with_context(|| format!("{}", args.input.display()))?;
+    let shifts_path = args.shifts.clone().unwrap_or_else(|| args.out.with_extension("shifts.json"));
+    let sidecar = mesmerize_core::io::meta::sidecar_path(&args.out);
+    if shifts_path == sidecar {
+        anyhow::bail!("--shifts {} would overwrite the metadata sidecar of {}; choose another name", shifts_path.display(), args.out.display());
+    }
     if args.device == DeviceChoice::Gpu {
         anyhow::bail!("the GPU motion-correction path is not built yet; use --device cpu or auto");
     }
@@ -142,7 +147,6 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     if result.write.clipped > 0 {
         tracing::warn!("{} samples were outside the {} range and were clipped", result.write.clipped, args.bit_depth.label());
     }
-    let shifts_path = args.shifts.clone().unwrap_or_else(|| args.out.with_extension("shifts.json"));
     let shifts = serde_json::to_string(&result.shifts_json())?;
     mesmerize_core::io::atomic::write_atomic(&shifts_path, shifts.as_bytes()).with_context(|| format!("cannot write {}", shifts_path.display()))?;
     let mut meta = img.meta().clone();
