@@ -5,6 +5,7 @@ pub mod buffers;
 pub mod error;
 pub mod pipeline_cache;
 pub mod projection;
+pub mod registration;
 pub mod runtime;
 
 pub use error::GpuError;

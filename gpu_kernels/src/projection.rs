@@ -187,6 +187,7 @@ impl Projector for GpuProjector {
                 }
                 for (z, plane) in frame.chunks_mut(s.plane_len()).enumerate() {
                     img.read_plane(t + f, z, plane)?;
+                    img.release_plane(t + f, z);
                 }
             }
             acc.push_batch(&buf[..frames * n]);

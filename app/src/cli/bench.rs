@@ -204,8 +204,9 @@ fn projection(file: &Path, device: DeviceChoice) -> anyhow::Result<()> {
 /// Simulate a 2p movie into `dir` unless an identical one is already there.
 fn simulated(dir: &Path, size: usize, frames: usize, seed: u64, motion: MotionKind) -> anyhow::Result<PathBuf> {
     let movie = dir.join("movie.tiff");
+    // Reused only when the shape matches and the truth file is of the current format (same simulator).
     let fresh = ImgData::open(&movie, &OpenOptions::default()).ok().is_some_and(|img| img.shape() == StackShape::movie(frames, size, size))
-        && dir.join("truth.h5").is_file();
+        && Truth::read_h5(&dir.join("truth.h5")).is_ok_and(|t| t.seed == seed);
     if fresh {
         return Ok(movie);
     }

@@ -21,6 +21,9 @@ use crate::progress::Progress;
 pub trait PlaneSource: Send + Sync {
     /// Fill `out` (length y*x, row-major) with plane `z` of time point `t`, converted to f32.
     fn read_plane(&self, t: usize, z: usize, out: &mut [f32]) -> Result<(), ImagingError>;
+    /// Hint that a streaming pass is done with this plane: memory-mapped sources drop its pages from this process
+    /// (they stay in the OS file cache), so reading a movie larger than RAM does not grow the resident set.
+    fn release(&self, _t: usize, _z: usize) {}
     /// Short description of how planes are read (`"memory-mapped"`, `"streamed (deflate)"`, ...), for `info`.
     fn access(&self) -> String;
 }
@@ -130,6 +133,11 @@ impl ImgData {
             });
         }
         self.source.read_plane(t, z, out)
+    }
+
+    /// Tell the source a streaming pass no longer needs plane (t, z) (see [`PlaneSource::release`]).
+    pub fn release_plane(&self, t: usize, z: usize) {
+        self.source.release(t, z);
     }
 
     /// One plane as a new vector.

@@ -110,6 +110,7 @@ pub fn project_stack(img: &ImgData, progress: &dyn Progress) -> Result<Projectio
         }
         for (z, acc) in accs.iter_mut().enumerate() {
             img.read_plane(t, z, &mut plane)?;
+            img.release_plane(t, z);
             acc.push(&plane);
         }
         progress.advance(s.z as u64);

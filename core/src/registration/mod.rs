@@ -188,7 +188,12 @@ impl Engine {
 }
 
 fn read_frames(img: &ImgData, ts: impl Iterator<Item = usize>) -> Result<Vec<Vec<f32>>, ImagingError> {
-    ts.map(|t| img.plane(t, 0)).collect()
+    ts.map(|t| {
+        let p = img.plane(t, 0);
+        img.release_plane(t, 0);
+        p
+    })
+    .collect()
 }
 
 /// Build the template: rigid passes over a sample of the movie, then (for pw-rigid) a piecewise pass.
@@ -198,20 +203,21 @@ fn build_template(img: &ImgData, params: &MotionParams, fft: &Arc<Fft2>, progres
     let chunks = template::sample_chunks(s.t, params.template_frames);
     let sample = read_frames(img, chunks.iter().flat_map(|&(start, len)| start..start + len))?;
     let highpass = params.gsig_filt.map(HighPass::new);
+    // Estimation runs on high-passed frames when gSig_filt is set (the raw sample is not needed after that).
     let estimation: Vec<Vec<f32>> = match &highpass {
         Some(hp) => sample
-            .par_iter()
+            .into_par_iter()
             .map(|f| {
                 let mut out = vec![0.0; h * w];
-                hp.apply(f, h, w, &mut out);
+                hp.apply(&f, h, w, &mut out);
                 out
             })
             .collect(),
-        None => sample.clone(),
+        None => sample,
     };
     let rigid_passes = params.niter_rig.max(1) + 1;
     let passes = rigid_passes + usize::from(params.pw_rigid);
-    progress.start("template", (passes * sample.len()) as u64);
+    progress.start("template", (passes * estimation.len()) as u64);
     let mut template = template::median_of_chunk_means(&estimation, &chunks, h * w);
     let mut est_params = params.clone();
     est_params.gsig_filt = None; // estimation frames are filtered already
@@ -291,7 +297,12 @@ pub fn correct_movie(img: &ImgData, params: &MotionParams, out: &Path, depth: Ou
             break;
         }
         let n = batch.min(s.t - t0);
-        if let Err(e) = raw[..n].iter_mut().enumerate().try_for_each(|(i, buf)| img.read_plane(t0 + i, 0, buf)) {
+        let read = raw[..n].iter_mut().enumerate().try_for_each(|(i, buf)| {
+            img.read_plane(t0 + i, 0, buf)?;
+            img.release_plane(t0 + i, 0);
+            Ok::<(), ImagingError>(())
+        });
+        if let Err(e) = read {
             failure = Some(e.into());
             break;
         }

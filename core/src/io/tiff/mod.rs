@@ -83,6 +83,19 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap, ImagingError> {
     unsafe { memmap2::Mmap::map(&file) }.map_err(|e| ImagingError::io(path, e))
 }
 
+/// Drop a range of the read-only map from this process's resident set.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn release_pages(map: &memmap2::Mmap, offset: usize, len: usize) {
+    // SAFETY: the map is a private, read-only mapping of a file we never write through; MADV_DONTNEED on such a
+    // mapping only drops our page-table entries, and the next access faults the same bytes back in from the file,
+    // so any slice still pointing into the range keeps seeing identical contents.
+    let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
+}
+
+#[cfg(not(unix))]
+fn release_pages(_map: &memmap2::Mmap, _offset: usize, _len: usize) {}
+
 impl TiffStack {
     /// Open lazily: reads the header, the IFD chain and page 0's description, never the pixel data.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<Self, ImagingError> {
@@ -361,6 +374,18 @@ impl PlaneSource for TiffStack {
                 }
                 Ok(())
             }
+        }
+    }
+
+    fn release(&self, t: usize, z: usize) {
+        let Some((page, _)) = self.mapping.direct_page(t, z) else { return };
+        let Ok(p) = self.page(page) else { return };
+        let Some((start, len)) = p.contiguous_range() else { return };
+        const PAGE: u64 = 4096;
+        let begin = start / PAGE * PAGE;
+        let end = (start + len).div_ceil(PAGE).saturating_mul(PAGE).min(self.map.len() as u64);
+        if end > begin {
+            release_pages(&self.map, begin as usize, (end - begin) as usize);
         }
     }
 
