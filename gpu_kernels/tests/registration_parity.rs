@@ -115,8 +115,8 @@ fn check(ctx: &GpuContext, h: usize, w: usize, n: usize, border: BorderMode, bat
     assert_eq!(gpu, only, "estimate_batch and register_batch must agree");
     assert!(diff < est_tol, "gpu vs cpu shift difference {diff} px >= {est_tol}");
     // A sanity check on the test data, not parity: small frames with content shifted across the border are hard
-    // for both (the CPU is off by as much).
-    assert!(gpu_truth < 0.25 && gpu_truth <= cpu_truth + est_tol, "gpu estimates are off the truth by {gpu_truth} px (cpu {cpu_truth})");
+    // for both (the CPU is off by as much: up to 0.31 px on the 2048x32 strips).
+    assert!(gpu_truth < 0.5 && gpu_truth <= cpu_truth + est_tol, "gpu estimates are off the truth by {gpu_truth} px (cpu {cpu_truth})");
     assert!(werr < 1e-3, "warp relative error {werr}");
     assert!(nan_ok, "NaN borders differ");
 }
@@ -219,4 +219,12 @@ fn piecewise_warp_matches_cpu_warp_field() {
         assert!(err < 1e-3, "warp_field relative error {err}");
         assert_eq!(nan_mismatch, 0);
     }
+}
+
+#[test]
+fn rigid_registration_matches_cpu_on_2048_wide_frames() {
+    let Some(ctx) = context() else { return };
+    // Lines of 2048 exceed one workgroup's memory: even/odd halves plus the global combine stage (rows, then columns).
+    check(&ctx, 32, 2048, 2, BorderMode::Copy, 0, 0.01);
+    check(&ctx, 2048, 32, 2, BorderMode::Copy, 0, 0.01);
 }

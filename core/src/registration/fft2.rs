@@ -101,6 +101,12 @@ impl Fft2 {
 
     /// Inverse transform (unnormalised: the result is `h * w` times the true inverse). `spec` is overwritten.
     pub fn inverse(&self, spec: &mut [Complex32], out: &mut [f32], s: &mut FftScratch) {
+        self.inverse_rows(spec, out, s, |_| true);
+    }
+
+    /// Inverse transform computing only the output rows `keep` accepts (others are left untouched): a
+    /// correlation searched within a few pixels of zero lag needs a few dozen rows, not all of them.
+    pub fn inverse_rows(&self, spec: &mut [Complex32], out: &mut [f32], s: &mut FftScratch, keep: impl Fn(usize) -> bool) {
         self.prepare(s);
         let (h, w) = (self.h, self.w);
         let wc = self.half_width();
@@ -110,6 +116,9 @@ impl Fft2 {
         s.block.resize(BLOCK * wc, Complex32::default());
         for y0 in (0..h).step_by(BLOCK) {
             let rows = BLOCK.min(h - y0);
+            if !(y0..y0 + rows).any(&keep) {
+                continue;
+            }
             for kx in 0..wc {
                 let src = &spec[kx * h + y0..kx * h + y0 + rows];
                 for (r, v) in src.iter().enumerate() {
@@ -117,6 +126,9 @@ impl Fft2 {
                 }
             }
             for r in 0..rows {
+                if !keep(y0 + r) {
+                    continue;
+                }
                 let row_c = &mut s.block[r * wc..(r + 1) * wc];
                 row_c[0].im = 0.0;
                 if w % 2 == 0 {

@@ -217,8 +217,19 @@ fn build_template(img: &ImgData, params: &MotionParams, fft: &Arc<Fft2>, progres
     };
     let rigid_passes = params.niter_rig.max(1) + 1;
     let passes = rigid_passes + usize::from(params.pw_rigid);
-    progress.start("template", (passes * estimation.len()) as u64);
-    let mut template = template::median_of_chunk_means(&estimation, &chunks, h * w);
+    // The first pass only needs a rough template: it registers every third chunk.
+    let chunks_of_pass = |pass: usize| -> Vec<usize> {
+        if pass == 0 && chunks.len() >= 9 { (0..chunks.len()).step_by(3).collect() } else { (0..chunks.len()).collect() }
+    };
+    let starts: Vec<usize> = chunks.iter().scan(0, |acc, &(_, len)| {
+        let s = *acc;
+        *acc += len;
+        Some(s)
+    }).collect();
+    let total: usize = (0..passes).map(|p| chunks_of_pass(p).iter().map(|&c| chunks[c].1).sum::<usize>()).sum();
+    progress.start("template", total as u64);
+    let initial = template::median_of_chunk_means(&estimation, &chunks, h * w);
+    let mut template = initial.clone();
     let mut est_params = params.clone();
     est_params.gsig_filt = None; // estimation frames are filtered already
     est_params.border = BorderMode::Nan; // keep shifted-in borders out of the template
@@ -228,7 +239,10 @@ fn build_template(img: &ImgData, params: &MotionParams, fft: &Arc<Fft2>, progres
         }
         let piecewise = pass >= rigid_passes;
         let engine = Engine::new(&template, h, w, &est_params, fft, piecewise);
-        let corrected: Vec<Vec<f32>> = estimation
+        let used = chunks_of_pass(pass);
+        let frames: Vec<&Vec<f32>> = used.iter().flat_map(|&c| &estimation[starts[c]..starts[c] + chunks[c].1]).collect();
+        let used_chunks: Vec<(usize, usize)> = used.iter().map(|&c| chunks[c]).collect();
+        let corrected: Vec<Vec<f32>> = frames
             .par_iter()
             .map_init(Work::default, |k, f| {
                 let shift = engine.estimate(f, k);
@@ -238,12 +252,11 @@ fn build_template(img: &ImgData, params: &MotionParams, fft: &Arc<Fft2>, progres
                 out
             })
             .collect();
-        template = template::median_of_chunk_means(&corrected, &chunks, h * w);
+        template = template::median_of_chunk_means(&corrected, &used_chunks, h * w);
         // Pixels never covered (NaN everywhere) fall back to the uncorrected template.
-        let fallback = template::median_of_chunk_means(&estimation, &chunks, h * w);
-        for (t, f) in template.iter_mut().zip(fallback) {
+        for (t, f) in template.iter_mut().zip(&initial) {
             if !t.is_finite() {
-                *t = f;
+                *t = *f;
             }
         }
     }
@@ -297,34 +310,38 @@ pub fn correct_movie(img: &ImgData, params: &MotionParams, out: &Path, depth: Ou
             break;
         }
         let n = batch.min(s.t - t0);
-        let read = raw[..n].iter_mut().enumerate().try_for_each(|(i, buf)| {
-            img.read_plane(t0 + i, 0, buf)?;
-            img.release_plane(t0 + i, 0);
-            Ok::<(), ImagingError>(())
-        });
-        if let Err(e) = read {
-            failure = Some(e.into());
-            break;
-        }
         let mut outs = back_rx.try_recv().unwrap_or_default();
         outs.resize_with(n, || vec![0.0; n_px]);
         let per = n.div_ceil(threads);
-        let shifts: Vec<Vec<FrameShift>> = raw[..n]
-            .par_chunks(per)
+        // Each worker reads its own frames (reading is thread-safe), registers and warps them.
+        let shifts: Result<Vec<Vec<FrameShift>>, ImagingError> = raw[..n]
+            .par_chunks_mut(per)
             .zip(outs.par_chunks_mut(per))
             .zip(works.par_iter_mut())
-            .map(|((frames, outs), k)| {
+            .enumerate()
+            .map(|(ci, ((frames, outs), k))| {
                 frames
-                    .iter()
+                    .iter_mut()
                     .zip(outs.iter_mut())
-                    .map(|(f, o)| {
+                    .enumerate()
+                    .map(|(i, (f, o))| {
+                        let t = t0 + ci * per + i;
+                        img.read_plane(t, 0, f)?;
+                        img.release_plane(t, 0);
                         let shift = engine.estimate(f, k);
                         engine.apply(f, &shift, k, o);
-                        shift
+                        Ok(shift)
                     })
                     .collect()
             })
             .collect();
+        let shifts = match shifts {
+            Ok(s) => s,
+            Err(e) => {
+                failure = Some(e.into());
+                break;
+            }
+        };
         for shift in shifts.into_iter().flatten() {
             rigid.push(shift.rigid);
             if let Some(p) = shift.patches {

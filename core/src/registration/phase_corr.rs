@@ -114,14 +114,15 @@ impl Registrar {
         }
         s.cross.clear();
         s.cross.extend_from_slice(&s.spec);
-        self.fft.inverse(&mut s.spec, &mut s.corr, &mut s.fft);
         let norm = (h * w) as f64;
 
-        // Integer peak inside the window (lags wrap around the frame).
+        // Integer peak inside the window (lags wrap around the frame): only the window's rows are transformed back.
         let (cy, cx) = window.center;
         let (ry, rx) = window.radius;
         let y0 = (cy - ry).ceil() as i64;
         let y1 = (cy + ry).floor() as i64;
+        let in_window = |row: usize| (y0..=y1).any(|dy| dy.rem_euclid(h as i64) as usize == row);
+        self.fft.inverse_rows(&mut s.spec, &mut s.corr, &mut s.fft, in_window);
         let x0 = (cx - rx).ceil() as i64;
         let x1 = (cx + rx).floor() as i64;
         let (mut best, mut by, mut bx) = (f32::NEG_INFINITY, cy.round() as i64, cx.round() as i64);

@@ -17,6 +17,8 @@ const WARP: &str = include_str!("../../../shaders/compute/registration/warp.wgsl
 pub(crate) const WORKGROUP: u32 = 256;
 /// Longest FFT line one workgroup transforms (`MAX_N` in fft.wgsl).
 pub(crate) const MAX_FFT_LEN: usize = 1024;
+/// Longest FFT line at all: twice `MAX_FFT_LEN`, with one global-memory radix-2 stage (`fft_combine`).
+pub(crate) const MAX_FFT_LEN_GLOBAL: usize = 2 * MAX_FFT_LEN;
 
 /// Sizes, table offsets and search window shared by all kernels; keep in sync with `Dims` in common.wgsl.
 #[repr(C)]
@@ -70,14 +72,15 @@ pub(crate) struct FftPass {
     pub elem_stride: u32,
     pub frame_stride: u32,
     pub inverse: u32,
+    pub sub: u32,
     pub _pad0: u32,
-    pub _pad1: u32,
 }
 
 /// The kernels of the rigid pipeline, fetched from the context's cache.
 pub(crate) struct Kernels {
     pub prepare: Arc<Kernel>,
     pub fft: Arc<Kernel>,
+    pub fft_combine: Arc<Kernel>,
     pub template_conj: Arc<Kernel>,
     pub cross_power: Arc<Kernel>,
     pub peak: Arc<Kernel>,
@@ -103,6 +106,7 @@ impl Kernels {
         Self {
             prepare: get(ctx, "registration.prepare", PREPARE, "prepare", &[(0, Uniform), (1, ro), (2, ro), (3, rw)]),
             fft: get(ctx, "registration.fft_lines", FFT, "fft_lines", &[(0, Uniform), (1, Uniform), (2, ro), (3, rw)]),
+            fft_combine: get(ctx, "registration.fft_combine", FFT, "fft_combine", &[(0, Uniform), (1, Uniform), (2, ro), (3, rw)]),
             template_conj: get(ctx, "registration.template_conj", SPECTRUM, "template_conj", &spectrum),
             cross_power: get(ctx, "registration.cross_power", SPECTRUM, "cross_power", &spectrum),
             peak: get(ctx, "registration.peak", PEAK, "peak", &[(0, Uniform), (1, ro), (2, ro), (3, rw)]),

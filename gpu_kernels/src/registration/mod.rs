@@ -19,8 +19,9 @@
 //! transformed as full complex spectra (the CPU uses a real-to-complex half spectrum): about 2x the FFT work of an
 //! optimal real transform; packing two frames into one complex transform would recover it.
 //!
-//! Limits: padded sizes up to 1024 per axis (the device is opened with 16 KiB of workgroup memory; larger sizes
-//! need a global-memory radix pass first, not written yet). `gSig_filt` high-pass filtering and the piecewise-rigid
+//! Limits: padded sizes up to 2048 per axis. The device is opened with downlevel limits (16352 bytes of workgroup
+//! memory), so one workgroup holds a line of up to 1024 complex samples; 2048-long lines are transformed as their
+//! even and odd halves in workgroup memory plus one radix-2 stage in global memory (`fft_combine`). `gSig_filt` high-pass filtering and the piecewise-rigid
 //! patch estimation are not on the GPU yet; the piecewise warp is ([`GpuFieldWarper`]).
 
 mod field_warp;
@@ -35,7 +36,7 @@ use wgpu::util::DeviceExt;
 use crate::buffers::{storage_f32, uniform_from};
 use crate::error::GpuError;
 use crate::runtime::GpuContext;
-use kernels::{bind, grid, grid_for_invocations, Dims, FftPass, Kernels, MAX_FFT_LEN};
+use kernels::{bind, grid, grid_for_invocations, Dims, FftPass, Kernels, MAX_FFT_LEN, MAX_FFT_LEN_GLOBAL};
 use tables::{Geometry, Tables, BAND};
 
 /// Bytes of complex spectrum one batch may hold (bounds the default batch size).
@@ -61,6 +62,7 @@ pub struct GpuRigidRegistrar {
     out_staging: wgpu::Buffer,
     bg_prepare: wgpu::BindGroup,
     bg_fft: [wgpu::BindGroup; 4],
+    bg_fft_combine: [wgpu::BindGroup; 4],
     bg_spectrum: wgpu::BindGroup,
     bg_peak: wgpu::BindGroup,
     bg_refine_stage: wgpu::BindGroup,
@@ -99,8 +101,8 @@ impl GpuRigidRegistrar {
             return Err(GpuError::TooLarge(format!("template has {} samples, expected {h}x{w}", template.len())));
         }
         let (ph, pw) = (h.next_power_of_two(), w.next_power_of_two());
-        if ph.max(pw) > MAX_FFT_LEN || ph.min(pw) < 2 {
-            return Err(GpuError::TooLarge(format!("frames of {h}x{w} (padded {ph}x{pw}): the GPU FFT handles 2..={MAX_FFT_LEN} per axis")));
+        if ph.max(pw) > MAX_FFT_LEN_GLOBAL || ph.min(pw) < 2 {
+            return Err(GpuError::TooLarge(format!("frames of {h}x{w} (padded {ph}x{pw}): the GPU FFT handles 2..={MAX_FFT_LEN_GLOBAL} per axis")));
         }
         let device = &ctx.device;
         let limits = device.limits();
@@ -183,8 +185,11 @@ impl GpuRigidRegistrar {
 
         let pass = |label: &str, p: FftPass| uniform_from(device, label, &p);
         let frame_stride = (ph * pw) as u32;
-        let rows = |inverse| FftPass { n: pw as u32, lines_per_frame: ph as u32, line_stride: pw as u32, elem_stride: 1, frame_stride, inverse, ..Default::default() };
-        let cols = |inverse| FftPass { n: ph as u32, lines_per_frame: pw as u32, line_stride: 1, elem_stride: pw as u32, frame_stride, inverse, ..Default::default() };
+        // Lines longer than one workgroup's memory are split into their even and odd samples (sub = 2) and finished
+        // by `fft_combine`; the same uniform serves both (n is the sub-line length, lines_per_frame counts sub-lines).
+        let sub = |n: usize| if n > MAX_FFT_LEN { 2 } else { 1 };
+        let rows = |inverse| FftPass { n: (pw / sub(pw)) as u32, lines_per_frame: (ph * sub(pw)) as u32, line_stride: pw as u32, elem_stride: 1, frame_stride, inverse, sub: sub(pw) as u32, ..Default::default() };
+        let cols = |inverse| FftPass { n: (ph / sub(ph)) as u32, lines_per_frame: (pw * sub(ph)) as u32, line_stride: 1, elem_stride: pw as u32, frame_stride, inverse, sub: sub(ph) as u32, ..Default::default() };
         let passes = [
             pass("registration.fft.rows.forward", rows(0)),
             pass("registration.fft.cols.forward", cols(0)),
@@ -192,6 +197,7 @@ impl GpuRigidRegistrar {
             pass("registration.fft.rows.inverse", rows(1)),
         ];
         let bg_fft = std::array::from_fn(|i| bind(device, "registration.fft.bind_group", &k.fft, &[(0, &dims), (1, &passes[i]), (2, &tables), (3, &spec)]));
+        let bg_fft_combine = std::array::from_fn(|i| bind(device, "registration.fft_combine.bind_group", &k.fft_combine, &[(0, &dims), (1, &passes[i]), (2, &tables), (3, &spec)]));
         let bg_prepare = bind(device, "registration.prepare.bind_group", &k.prepare, &[(0, &dims), (1, &frames), (2, &tables), (3, &spec)]);
         let bg_spectrum = bind(device, "registration.spectrum.bind_group", &k.cross_power, &[(0, &dims), (1, &tables), (2, &spec), (3, &tmpl), (4, &band)]);
         let bg_peak = bind(device, "registration.peak.bind_group", &k.peak, &[(0, &dims), (1, &tables), (2, &spec), (3, &est)]);
@@ -217,6 +223,7 @@ impl GpuRigidRegistrar {
             out_staging,
             bg_prepare,
             bg_fft,
+            bg_fft_combine,
             bg_spectrum,
             bg_peak,
             bg_refine_stage,
@@ -257,11 +264,20 @@ impl GpuRigidRegistrar {
     }
 
     fn fft(&self, pass: &mut wgpu::ComputePass<'_>, which: usize, n_frames: usize) {
-        let lines = if which == FFT_ROWS_FWD || which == FFT_ROWS_INV { self.ph } else { self.pw };
-        let (gx, gy) = grid((n_frames * lines) as u32, self.max_dim());
+        let rows = which == FFT_ROWS_FWD || which == FFT_ROWS_INV;
+        let (lines, len) = if rows { (self.ph, self.pw) } else { (self.pw, self.ph) };
+        let split = len > MAX_FFT_LEN;
+        let sub_lines = if split { 2 * lines } else { lines };
+        let (gx, gy) = grid((n_frames * sub_lines) as u32, self.max_dim());
         pass.set_pipeline(&self.k.fft.pipeline);
         pass.set_bind_group(0, &self.bg_fft[which], &[]);
         pass.dispatch_workgroups(gx, gy, 1);
+        if split {
+            let (gx, gy) = grid((n_frames * lines) as u32, self.max_dim());
+            pass.set_pipeline(&self.k.fft_combine.pipeline);
+            pass.set_bind_group(0, &self.bg_fft_combine[which], &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
     }
 
     fn encode_forward(&self, pass: &mut wgpu::ComputePass<'_>, n_frames: usize) {

@@ -243,39 +243,26 @@ impl TiffWriter {
 
 /// f32 -> little-endian samples of `dtype`; returns how many were clamped (NaN included).
 fn encode(plane: &[f32], dtype: Dtype, out: &mut Vec<u8>) -> u64 {
-    let mut clipped = 0u64;
-    out.reserve(plane.len() * dtype.size());
-    let mut clamp = |v: f32, lo: f32, hi: f32| -> f32 {
-        if v.is_nan() {
-            clipped += 1;
-            0.0
-        } else if v < lo {
-            clipped += 1;
-            lo
-        } else if v > hi {
-            clipped += 1;
-            hi
-        } else {
-            v
-        }
+    out.clear();
+    out.resize(plane.len() * dtype.size(), 0);
+    // Branch-free clamping (so the loops vectorise); clipped samples are counted in a separate pass.
+    let (lo, hi) = match dtype {
+        Dtype::U8 => (0.0f32, 255.0f32),
+        Dtype::U16 => (0.0, 65535.0),
+        Dtype::I16 => (-32768.0, 32767.0),
+        Dtype::F32 => (f32::NEG_INFINITY, f32::INFINITY),
     };
+    let clipped = if dtype == Dtype::F32 {
+        0
+    } else {
+        plane.iter().filter(|v| v.is_nan() || **v < lo - 0.5 || **v >= hi + 0.5).count() as u64
+    };
+    let conv = |v: f32| if v.is_nan() { 0.0 } else { v.round().clamp(lo, hi) };
     match dtype {
-        Dtype::U8 => out.extend(plane.iter().map(|&v| clamp(v.round(), 0.0, 255.0) as u8)),
-        Dtype::U16 => {
-            for &v in plane {
-                out.extend_from_slice(&(clamp(v.round(), 0.0, 65535.0) as u16).to_le_bytes());
-            }
-        }
-        Dtype::I16 => {
-            for &v in plane {
-                out.extend_from_slice(&(clamp(v.round(), -32768.0, 32767.0) as i16).to_le_bytes());
-            }
-        }
-        Dtype::F32 => {
-            for &v in plane {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
+        Dtype::U8 => out.iter_mut().zip(plane).for_each(|(o, &v)| *o = conv(v) as u8),
+        Dtype::U16 => out.chunks_exact_mut(2).zip(plane).for_each(|(o, &v)| o.copy_from_slice(&(conv(v) as u16).to_le_bytes())),
+        Dtype::I16 => out.chunks_exact_mut(2).zip(plane).for_each(|(o, &v)| o.copy_from_slice(&(conv(v) as i16).to_le_bytes())),
+        Dtype::F32 => out.chunks_exact_mut(4).zip(plane).for_each(|(o, &v)| o.copy_from_slice(&v.to_le_bytes())),
     }
     clipped
 }
