@@ -117,3 +117,26 @@ fn mc_writes_movie_shifts_and_history() {
         assert!(!dir.path().join("x.tif").exists(), "refused runs write nothing");
     }
 }
+
+#[test]
+fn mc_on_the_gpu_agrees_with_the_cpu() {
+    if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "2p", "--out", "d", "--seed", "4", "--size", "64x64", "--frames", "24", "--motion", "rigid"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for dev in ["cpu", "gpu"] {
+        let o = mesmerize(&["mc", "d/movie.tiff", "--out", &format!("{dev}.tif"), "--device", dev, "--max-shifts", "9,9"], dir.path());
+        assert!(o.status.success(), "{dev}: {}", stderr(&o));
+    }
+    let read = |name: &str| -> Vec<[f64; 2]> {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join(name)).expect("shifts")).expect("json");
+        serde_json::from_value(v["rigid"].clone()).expect("pairs")
+    };
+    let (cpu, gpu) = (read("cpu.shifts.json"), read("gpu.shifts.json"));
+    let worst = cpu.iter().zip(&gpu).map(|(a, b)| (a[0] - b[0]).abs().max((a[1] - b[1]).abs())).fold(0.0, f64::max);
+    assert!(worst < 0.01, "GPU and CPU shifts differ by {worst} px");
+    let o = mesmerize(&["mc", "d/movie.tiff", "--out", "x.tif", "--device", "gpu", "--pw-rigid", "--strides", "24,24", "--overlaps", "8,8"], dir.path());
+    assert!(!o.status.success() && stderr(&o).contains("--device cpu"), "{}", stderr(&o));
+}

@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::Args;
 use mesmerize_core::device::DeviceChoice;
 use mesmerize_core::io::tiff::write_sidecar;
-use mesmerize_core::registration::{correct_movie, MotionParams, OutputDepth};
+use mesmerize_core::registration::{correct_movie, correct_movie_batched, BatchRegistrar, MotionParams, OutputDepth};
+use mesmerize_gpu::registration::GpuRigidRegistrar;
+use mesmerize_gpu::GpuContext;
 
 use super::progress::Bar;
 use super::OpenArgs;
@@ -136,13 +138,27 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     if shifts_path == sidecar {
         anyhow::bail!("--shifts {} would overwrite the metadata sidecar of {}; choose another name", shifts_path.display(), args.out.display());
     }
-    if args.device == DeviceChoice::Gpu {
-        anyhow::bail!("the GPU motion-correction path is not built yet; use --device cpu or auto");
+    // The GPU path does rigid correction without gSig_filt; anything else runs on the CPU (an explicit --device gpu
+    // for it is an error, not a silent fallback).
+    let gpu_capable = !params.pw_rigid && params.gsig_filt.is_none();
+    if args.device == DeviceChoice::Gpu && !gpu_capable {
+        anyhow::bail!("the GPU path does rigid correction without gSig_filt only; use --device cpu for --pw-rigid or --gsig-filt");
     }
-    tracing::info!("device: CPU ({} threads)", rayon::current_num_threads());
+    let ctx = if gpu_capable || args.device == DeviceChoice::Gpu { GpuContext::request(args.device)? } else { None };
     let bar = Bar::new();
-    let result = correct_movie(&img, &params, &args.out, args.bit_depth, &bar)
-        .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
+    let result = match ctx {
+        Some(ctx) => {
+            let make = |template: &[f32]| -> Result<Box<dyn BatchRegistrar>, String> {
+                GpuRigidRegistrar::new(&ctx, template, s.y, s.x, &params).map(|r| Box::new(r) as Box<dyn BatchRegistrar>).map_err(|e| e.to_string())
+            };
+            correct_movie_batched(&img, &params, &args.out, args.bit_depth, &bar, &make)
+        }
+        None => {
+            tracing::info!("device: CPU ({} threads)", rayon::current_num_threads());
+            correct_movie(&img, &params, &args.out, args.bit_depth, &bar)
+        }
+    }
+    .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
     bar.finish();
     if result.write.clipped > 0 {
         tracing::warn!("{} samples were outside the {} range and were clipped", result.write.clipped, args.bit_depth.label());

@@ -197,6 +197,75 @@ fn read_frames(img: &ImgData, ts: impl Iterator<Item = usize>) -> Result<Vec<Vec
 }
 
 /// Build the template: rigid passes over a sample of the movie, then (for pw-rigid) a piecewise pass.
+/// The registration template of a movie (rigid passes over a sample, plus a piecewise pass for `pw_rigid`), in the
+/// estimation domain (high-passed when `gSig_filt` is set). Exposed so other registrars (the GPU's) use the same.
+pub fn template_for(img: &ImgData, params: &MotionParams, progress: &dyn Progress) -> Result<Vec<f32>, RegistrationError> {
+    let s = img.shape();
+    params.validate(s.y, s.x, s.t)?;
+    build_template(img, params, &Arc::new(Fft2::new(s.y, s.x)), progress)
+}
+
+/// Rigid registration of batches of frames against a template, implemented by `mesmerize_gpu` on a wgpu device.
+pub trait BatchRegistrar {
+    /// Frames per call that use the device best.
+    fn batch_frames(&self) -> usize;
+    /// Register `frames` ((n, h, w) row-major) and write them corrected into `out`; returns each frame's shift.
+    fn register_batch(&self, frames: &[f32], out: &mut [f32]) -> Result<Vec<Shift>, String>;
+    /// Which device, for logs.
+    fn describe(&self) -> String;
+}
+
+/// Rigid correction with a [`BatchRegistrar`] made from the template by `make` (the template is built on the CPU,
+/// exactly as [`correct_movie`] builds it); frames are streamed through it in batches and written as they come.
+pub fn correct_movie_batched(
+    img: &ImgData,
+    params: &MotionParams,
+    out: &Path,
+    depth: OutputDepth,
+    progress: &dyn Progress,
+    make: &dyn Fn(&[f32]) -> Result<Box<dyn BatchRegistrar>, String>,
+) -> Result<MotionResult, RegistrationError> {
+    let s = img.shape();
+    if s.volumetric {
+        return Err(RegistrationError::Unsupported("volumetric motion correction is not available yet".into()));
+    }
+    if params.pw_rigid || params.gsig_filt.is_some() {
+        return Err(RegistrationError::Unsupported("the batched (GPU) path does rigid correction without gSig_filt; use the CPU".into()));
+    }
+    let started = Instant::now();
+    let template = template_for(img, params, progress)?;
+    let template_secs = started.elapsed().as_secs_f64();
+    let registrar = make(&template).map_err(RegistrationError::Unsupported)?;
+    tracing::info!("registering on {}", registrar.describe());
+    let started = Instant::now();
+    let n_px = s.plane_len();
+    let batch = registrar.batch_frames().max(1);
+    let mut writer = TiffWriter::create(out, s, depth.dtype(), None)?;
+    let mut frames = vec![0.0f32; batch * n_px];
+    let mut corrected = vec![0.0f32; batch * n_px];
+    let mut rigid = Vec::with_capacity(s.t);
+    progress.start("correcting", s.t as u64);
+    for t0 in (0..s.t).step_by(batch) {
+        if progress.cancelled() {
+            return Err(RegistrationError::Cancelled);
+        }
+        let n = batch.min(s.t - t0);
+        for (i, f) in frames[..n * n_px].chunks_mut(n_px).enumerate() {
+            img.read_plane(t0 + i, 0, f)?;
+            img.release_plane(t0 + i, 0);
+        }
+        let shifts = registrar.register_batch(&frames[..n * n_px], &mut corrected[..n * n_px]).map_err(RegistrationError::Unsupported)?;
+        rigid.extend(shifts.iter().map(|s| [s.dy, s.dx]));
+        for f in corrected[..n * n_px].chunks(n_px) {
+            writer.write_plane(f)?;
+        }
+        progress.advance(n as u64);
+    }
+    let write = writer.finish()?;
+    let largest = rigid.iter().map(|s| s[0].abs().max(s[1].abs())).fold(0.0f64, f64::max);
+    Ok(MotionResult { rigid, patches: None, template, bord_px: largest.ceil() as usize, write, seconds: (template_secs, started.elapsed().as_secs_f64()) })
+}
+
 fn build_template(img: &ImgData, params: &MotionParams, fft: &Arc<Fft2>, progress: &dyn Progress) -> Result<Vec<f32>, RegistrationError> {
     let s = img.shape();
     let (h, w) = (s.y, s.x);

@@ -433,3 +433,15 @@ impl GpuRigidRegistrar {
         Ok(())
     }
 }
+
+impl mesmerize_core::registration::BatchRegistrar for GpuRigidRegistrar {
+    fn batch_frames(&self) -> usize {
+        GpuRigidRegistrar::batch_frames(self)
+    }
+    fn register_batch(&self, frames: &[f32], out: &mut [f32]) -> Result<Vec<Shift>, String> {
+        GpuRigidRegistrar::register_batch(self, frames, out).map_err(|e| e.to_string())
+    }
+    fn describe(&self) -> String {
+        self.ctx.describe()
+    }
+}
