@@ -90,3 +90,46 @@ fn bad_parameters_and_volumes_are_refused() {
     let e = correct_movie(&vol, &MotionParams::default(), &out, OutputDepth::Float32, &NoProgress).expect_err("volume").to_string();
     assert!(e.contains("volume"), "{e}");
 }
+
+fn simulate_volume(frames: usize, seed: u64) -> (ImgData, Truth) {
+    let mut cfg = SimConfig::new(SimKind::ThreeD);
+    cfg.width = 96;
+    cfg.height = 96;
+    cfg.planes = 6;
+    cfg.frames = frames;
+    cfg.motion = MotionKind::Rigid;
+    cfg.seed = seed;
+    let sim = Simulator::new(cfg).expect("simulator");
+    let shape = sim.shape();
+    let mut data = vec![0.0f32; shape.len()];
+    for (t, f) in data.chunks_mut(shape.frame_len()).enumerate() {
+        sim.render_frame(t, f);
+    }
+    (ImgData::from_f32(data, shape, Metadata::unknown()).expect("img"), sim.truth().clone())
+}
+
+#[test]
+fn volumes_3d_rigid_and_planewise() {
+    let (img, truth) = simulate_volume(60, 21);
+    let dir = tempfile::tempdir().expect("tmp");
+    let params = MotionParams { max_shifts: (9, 9), ..Default::default() };
+    // 3D rigid: the simulator moves volumes laterally only, so dz must stay ~0 and (dy, dx) follow the truth.
+    let out = dir.path().join("rigid3d.tif");
+    let r = mesmerize_core::registration::correct_volume(&img, &params, false, &out, OutputDepth::Float32, &NoProgress).expect("3d");
+    let lateral: Vec<[f64; 2]> = r.shifts.iter().map(|d| [d[1], d[2]]).collect();
+    let s = score::rigid(&lateral, &truth);
+    let dz = r.shifts.iter().map(|d| d[0].abs()).fold(0.0, f64::max);
+    eprintln!("3D rigid 6x96x96: {s:?}; largest |dz| {dz:.3}");
+    assert!(s.rms < 0.15, "3D rigid lateral RMS {}", s.rms);
+    assert!(dz < 0.3, "dz {dz}");
+    assert_eq!(ImgData::open(&out, &OpenOptions::default()).expect("open").shape(), img.shape());
+    // Plane-wise: every plane follows the same lateral motion.
+    let out = dir.path().join("planes.tif");
+    let r = mesmerize_core::registration::correct_volume(&img, &params, true, &out, OutputDepth::Float32, &NoProgress).expect("planes");
+    let z = img.shape().z;
+    for plane in 0..z {
+        let per: Vec<[f64; 2]> = r.shifts.iter().skip(plane).step_by(z).map(|d| [d[0], d[1]]).collect();
+        let s = score::rigid(&per, &truth);
+        assert!(s.rms < 0.2, "plane {plane}: RMS {}", s.rms);
+    }
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use mesmerize_core::device::DeviceChoice;
 use mesmerize_core::io::tiff::write_sidecar;
-use mesmerize_core::registration::{correct_movie, correct_movie_batched, BatchRegistrar, MotionParams, OutputDepth};
+use mesmerize_core::registration::{correct_movie, correct_movie_batched, correct_volume, BatchRegistrar, MotionParams, OutputDepth};
 use mesmerize_gpu::registration::GpuRigidRegistrar;
 use mesmerize_gpu::GpuContext;
 
@@ -54,6 +54,12 @@ pub struct McArgs {
     /// High-pass filter sigma for 1p data, used for estimation only (gSig_filt).
     #[arg(long)]
     pub gsig_filt: Option<f64>,
+    /// Volumes: register each plane over time on its own (rigid, or piecewise with --pw-rigid) instead of 3D rigid.
+    #[arg(long)]
+    pub planewise: bool,
+    /// Volumes: largest z shift searched by 3D rigid correction, planes.
+    #[arg(long)]
+    pub max_shift_z: Option<usize>,
     /// Output bit depth: float32 ("Do not convert"), 16 or 8.
     #[arg(long, default_value = "float32", value_parser = parse_depth)]
     pub bit_depth: OutputDepth,
@@ -123,6 +129,9 @@ impl McArgs {
         if self.gsig_filt.is_some() {
             p.gsig_filt = self.gsig_filt;
         }
+        if let Some(v) = self.max_shift_z {
+            p.max_shift_z = v;
+        }
         Ok(p)
     }
 }
@@ -137,6 +146,9 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     let sidecar = mesmerize_core::io::meta::sidecar_path(&args.out);
     if shifts_path == sidecar {
         anyhow::bail!("--shifts {} would overwrite the metadata sidecar of {}; choose another name", shifts_path.display(), args.out.display());
+    }
+    if s.volumetric {
+        return run_volume(args, &img, &params, &shifts_path);
     }
     // The GPU path does rigid correction without gSig_filt; anything else runs on the CPU (an explicit --device gpu
     // for it is an error, not a silent fallback).
@@ -180,6 +192,37 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
         result.bord_px,
         args.out.display(),
         shifts_path.display()
+    );
+    Ok(())
+}
+
+/// Volumes: 3D rigid, or plane by plane with --planewise (CPU).
+fn run_volume(args: &McArgs, img: &mesmerize_core::ImgData, params: &MotionParams, shifts_path: &std::path::Path) -> anyhow::Result<()> {
+    if args.device == DeviceChoice::Gpu {
+        anyhow::bail!("the GPU path does not correct volumes yet; use --device cpu");
+    }
+    let s = img.shape();
+    let bar = Bar::new();
+    let result = correct_volume(img, params, args.planewise, &args.out, args.bit_depth, &bar)
+        .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
+    bar.finish();
+    if result.write.clipped > 0 {
+        tracing::warn!("{} samples were outside the {} range and were clipped", result.write.clipped, args.bit_depth.label());
+    }
+    let shifts = serde_json::to_string(&result.shifts_json(s.z))?;
+    mesmerize_core::io::atomic::write_atomic(shifts_path, shifts.as_bytes()).with_context(|| format!("cannot write {}", shifts_path.display()))?;
+    let mut meta = img.meta().clone();
+    let mut history = meta.extra.get("history_trace").and_then(|h| h.as_array().cloned()).unwrap_or_default();
+    let mut entry = params.history_entry(args.bit_depth.label(), result.bord_px);
+    entry["volume"] = serde_json::json!(if args.planewise { "planewise" } else { "rigid3d" });
+    entry["max_shift_z"] = serde_json::json!(params.max_shift_z);
+    history.push(serde_json::json!({ "caiman_motion_correction": entry }));
+    meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
+    write_sidecar(&args.out, &meta)?;
+    let (tpl, corr) = result.seconds;
+    eprintln!(
+        "corrected {} volumes of {} planes in {:.1} s (template {:.1} s); bord_px {}; wrote {} and {}",
+        s.t, s.z, tpl + corr, tpl, result.bord_px, args.out.display(), shifts_path.display()
     );
     Ok(())
 }

@@ -9,6 +9,7 @@ mod phase_corr;
 mod piecewise;
 pub mod score;
 mod template;
+mod volume;
 mod warp;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ pub use hipass::HighPass;
 pub use params::{BorderMode, MotionParams};
 pub use phase_corr::{Registrar, RegScratch, SearchWindow, Shift};
 pub use piecewise::{PatchGrid, PatchRegistrar, ShiftField};
+pub use volume::{correct_volume, VolumeResult};
 pub use warp::{shift_rigid, warp_field, Field};
 
 use crate::imaging::{Dtype, ImagingError, ImgData};

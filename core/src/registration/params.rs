@@ -41,6 +41,8 @@ pub struct MotionParams {
     pub border: BorderMode,
     /// Frames sampled to build the template.
     pub template_frames: usize,
+    /// Largest z shift searched for 3D rigid correction of volumes, planes (`max_shifts`' third value).
+    pub max_shift_z: usize,
 }
 
 impl Default for MotionParams {
@@ -57,6 +59,7 @@ impl Default for MotionParams {
             gsig_filt: None,
             border: BorderMode::Copy,
             template_frames: 300,
+            max_shift_z: 1,
         }
     }
 }
@@ -86,9 +89,8 @@ fn pair(key: &str, v: &Value) -> Result<(usize, usize), RegistrationError> {
             Ok((n, n))
         }
         Value::Array(a) if a.len() == 2 || a.len() == 3 => {
-            // 3-element values (CaImAn's 3D form) use their last two entries as (y, x).
-            let k = a.len() - 2;
-            Ok((a[k].as_u64().ok_or_else(bad)? as usize, a[k + 1].as_u64().ok_or_else(bad)? as usize))
+            // 3-element values (CaImAn's 3D form, (y, x, z)) give (y, x) from their first two entries.
+            Ok((a[0].as_u64().ok_or_else(bad)? as usize, a[1].as_u64().ok_or_else(bad)? as usize))
         }
         _ => Err(bad()),
     }
@@ -112,7 +114,14 @@ impl MotionParams {
         let mut unknown = outer;
         for (k, v) in map {
             match k.as_str() {
-                "max_shifts" => p.max_shifts = pair(k, v)?,
+                "max_shifts" => {
+                    p.max_shifts = pair(k, v)?;
+                    // CaImAn's 3D form lists (y, x, z).
+                    if let Some(z) = v.as_array().filter(|a| a.len() == 3).and_then(|a| a[2].as_u64()) {
+                        p.max_shift_z = z as usize;
+                    }
+                }
+                "max_shift_z" => p.max_shift_z = uint(k, v)?,
                 "niter_rig" => p.niter_rig = uint(k, v)?,
                 "pw_rigid" => p.pw_rigid = v.as_bool().ok_or_else(|| RegistrationError::Param(format!("'pw_rigid' must be true or false, found {v}")))?,
                 "strides" => p.strides = pair(k, v)?,

@@ -20,6 +20,11 @@ fn cubic_weights(t: f32) -> [f32; 4] {
     [w(t + 1.0), w(t), w(1.0 - t), w(2.0 - t)]
 }
 
+/// Keys' cubic weights for other modules (volumes interpolate along z with them).
+pub(crate) fn cubic_weights_pub(t: f32) -> [f32; 4] {
+    cubic_weights(t)
+}
+
 #[inline]
 fn clamp_idx(i: i64, n: usize) -> usize {
     i.clamp(0, n as i64 - 1) as usize
