@@ -21,7 +21,7 @@ use rayon::prelude::*;
 pub use fft2::Fft2;
 pub use hipass::HighPass;
 pub use params::{BorderMode, MotionParams};
-pub use phase_corr::{Registrar, RegScratch, SearchWindow, Shift};
+pub use phase_corr::{autocorrelation, taper, BAND, SMOOTH_SIGMA, Registrar, RegScratch, SearchWindow, Shift};
 pub use piecewise::{PatchGrid, PatchRegistrar, ShiftField};
 pub use volume::{correct_volume, VolumeResult};
 pub use warp::{shift_rigid, warp_field, Field};

@@ -13,9 +13,9 @@ use super::fft2::{Fft2, FftScratch};
 
 /// Frequencies above this (cycles/pixel) are left out of the sub-pixel refinement; the Gaussian smoothing below has
 /// removed all but 1e-3 of the power there.
-const BAND: f64 = 0.25;
+pub const BAND: f64 = 0.25;
 /// Spatial sigma (px) of the Gaussian that smooths the correlation.
-const SMOOTH_SIGMA: f64 = 1.6;
+pub const SMOOTH_SIGMA: f64 = 1.6;
 
 /// A shift estimate: what sits at (y, x) in the template is found at (y + dy, x + dx) in the frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,7 +229,7 @@ impl Registrar {
 }
 
 /// Autocorrelation of a window at lags 0..n, normalised to 1 at lag 0.
-fn autocorrelation(w: &[f32]) -> Vec<f64> {
+pub fn autocorrelation(w: &[f32]) -> Vec<f64> {
     let n = w.len();
     let ac: Vec<f64> = (0..n).map(|tau| (0..n - tau).map(|i| f64::from(w[i]) * f64::from(w[i + tau])).sum()).collect();
     let a0 = ac[0].max(1e-30);

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
-use super::phase_corr::taper;
+use super::phase_corr::{autocorrelation, taper};
 use super::{template, Engine, Fft2, MotionParams, OutputDepth, RegistrationError, Work};
 use crate::imaging::{ImagingError, ImgData, PlaneSource, StackShape};
 use crate::io::tiff::{TiffWriter, WriteReport};
@@ -266,13 +266,6 @@ impl Registrar3 {
         let fx = if bx.abs() < mx { vertex(value(bz, by, bx - 1), c, value(bz, by, bx + 1)) } else { 0.0 };
         [bz as f64 + fz, by as f64 + fy, bx as f64 + fx]
     }
-}
-
-fn autocorrelation(w: &[f32]) -> Vec<f64> {
-    let n = w.len();
-    let ac: Vec<f64> = (0..n).map(|tau| (0..n - tau).map(|i| f64::from(w[i]) * f64::from(w[i + tau])).sum()).collect();
-    let a0 = ac[0].max(1e-30);
-    ac.iter().map(|v| v / a0).collect()
 }
 
 /// Shift a volume: `out(z, y, x) = vol(z + dz, y + dy, x + dx)`, cubic in y and x (as 2D), cubic in z.

@@ -4,29 +4,8 @@
 
 use std::f64::consts::PI;
 
-/// Spatial sigma (px) of the Gaussian smoothing of the correlation (`SMOOTH_SIGMA` in phase_corr.rs).
-pub(crate) const SMOOTH_SIGMA: f64 = 1.6;
-/// Highest frequency (cycles/px) kept by the sub-pixel refinement (`BAND` in phase_corr.rs).
-pub(crate) const BAND: f64 = 0.25;
-
-/// The CPU's `taper(n, margin)` (core/src/registration/phase_corr.rs; not re-exported by mesmerize_core).
-pub(crate) fn taper(n: usize, margin: usize) -> Vec<f32> {
-    let m = margin.min(n / 2).max(1);
-    (0..n)
-        .map(|i| {
-            let d = i.min(n - 1 - i);
-            if d >= m { 1.0 } else { (0.5 - 0.5 * (PI * (d as f64 + 0.5) / m as f64).cos()) as f32 }
-        })
-        .collect()
-}
-
-/// The CPU's `autocorrelation` of a window, normalised to 1 at lag 0.
-pub(crate) fn autocorrelation(w: &[f32]) -> Vec<f64> {
-    let n = w.len();
-    let ac: Vec<f64> = (0..n).map(|tau| (0..n - tau).map(|i| f64::from(w[i]) * f64::from(w[i + tau])).sum()).collect();
-    let a0 = ac[0].max(1e-30);
-    ac.iter().map(|v| v / a0).collect()
-}
+// The CPU twin's constants and windows, shared so the two paths cannot drift apart.
+pub(crate) use mesmerize_core::registration::{autocorrelation, taper, BAND, SMOOTH_SIGMA};
 
 /// The tables and where each starts (in f32 units).
 pub(crate) struct Tables {
