@@ -14,6 +14,11 @@ fn simulate(kind: SimKind, motion: MotionKind, size: usize, frames: usize, seed:
     cfg.frames = frames;
     cfg.motion = motion;
     cfg.seed = seed;
+    render(cfg)
+}
+
+/// The whole simulated movie in memory, with its truth.
+fn render(cfg: SimConfig) -> (ImgData, Truth) {
     let sim = Simulator::new(cfg).expect("simulator");
     let shape = sim.shape();
     let mut data = vec![0.0f32; shape.len()];
@@ -99,13 +104,7 @@ fn simulate_volume(frames: usize, seed: u64) -> (ImgData, Truth) {
     cfg.frames = frames;
     cfg.motion = MotionKind::Rigid;
     cfg.seed = seed;
-    let sim = Simulator::new(cfg).expect("simulator");
-    let shape = sim.shape();
-    let mut data = vec![0.0f32; shape.len()];
-    for (t, f) in data.chunks_mut(shape.frame_len()).enumerate() {
-        sim.render_frame(t, f);
-    }
-    (ImgData::from_f32(data, shape, Metadata::unknown()).expect("img"), sim.truth().clone())
+    render(cfg)
 }
 
 #[test]

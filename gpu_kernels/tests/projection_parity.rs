@@ -2,23 +2,14 @@
 //! Runs on any wgpu adapter, lavapipe included (that is how CI runs it); set MESMERIZE_SKIP_GPU_TESTS=1 to skip on
 //! a machine without any Vulkan driver.
 
-use mesmerize_core::device::DeviceChoice;
 use mesmerize_core::imaging::projection::{project_planes, Projector};
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::{ImgData, Metadata, StackShape};
-use mesmerize_gpu::{projection, GpuContext, GpuProjector};
+use mesmerize_gpu::{projection, GpuProjector};
 use rand::{Rng, SeedableRng};
 
-fn context() -> Option<GpuContext> {
-    if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() {
-        eprintln!("MESMERIZE_SKIP_GPU_TESTS set: skipping GPU parity test");
-        return None;
-    }
-    match GpuContext::request(DeviceChoice::Gpu) {
-        Ok(ctx) => ctx,
-        Err(e) => panic!("no wgpu adapter for the parity test ({e}); install mesa-vulkan-drivers or set MESMERIZE_SKIP_GPU_TESTS=1"),
-    }
-}
+mod common;
+use common::context;
 
 fn max_rel_err(a: &[f32], b: &[f32], scale: f32) -> f32 {
     assert_eq!(a.len(), b.len());

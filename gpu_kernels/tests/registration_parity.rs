@@ -5,22 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use mesmerize_core::device::DeviceChoice;
 use mesmerize_core::registration::{shift_rigid, BorderMode, Fft2, MotionParams, RegScratch, Registrar, SearchWindow, Shift};
 use mesmerize_gpu::registration::GpuRigidRegistrar;
 use mesmerize_gpu::GpuContext;
 use rand::{Rng, SeedableRng};
 
-fn context() -> Option<GpuContext> {
-    if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() {
-        eprintln!("MESMERIZE_SKIP_GPU_TESTS set: skipping GPU parity test");
-        return None;
-    }
-    match GpuContext::request(DeviceChoice::Gpu) {
-        Ok(ctx) => ctx,
-        Err(e) => panic!("no wgpu adapter for the parity test ({e}); install mesa-vulkan-drivers or set MESMERIZE_SKIP_GPU_TESTS=1"),
-    }
-}
+mod common;
+use common::context;
 
 /// A template of Gaussian blobs on a baseline, and `n` frames: the template shifted by known sub-pixel shifts
 /// (content at (y, x) of the template appears at (y + dy, x + dx)) plus independent noise.

@@ -149,29 +149,21 @@ impl Fft3 {
         for row in data.chunks_exact_mut(w) {
             plans[2].process(row);
         }
+        // y and z: gather each line, transform it, scatter it back.
         let mut col = vec![Complex32::default(); h.max(zp)];
-        for z in 0..zp {
-            for x in 0..w {
-                for y in 0..h {
-                    col[y] = data[(z * h + y) * w + x];
+        let mut along = |n: usize, plan: &Arc<dyn Fft<f32>>, index: &dyn Fn(usize, usize) -> usize, lines: usize| {
+            for line in 0..lines {
+                for i in 0..n {
+                    col[i] = data[index(line, i)];
                 }
-                plans[1].process(&mut col[..h]);
-                for y in 0..h {
-                    data[(z * h + y) * w + x] = col[y];
-                }
-            }
-        }
-        for y in 0..h {
-            for x in 0..w {
-                for z in 0..zp {
-                    col[z] = data[(z * h + y) * w + x];
-                }
-                plans[0].process(&mut col[..zp]);
-                for z in 0..zp {
-                    data[(z * h + y) * w + x] = col[z];
+                plan.process(&mut col[..n]);
+                for i in 0..n {
+                    data[index(line, i)] = col[i];
                 }
             }
-        }
+        };
+        along(h, &plans[1], &|line, y| ((line / w) * h + y) * w + line % w, zp * w);
+        along(zp, &plans[0], &|line, z| (z * h + line / w) * w + line % w, h * w);
     }
 }
 
