@@ -34,10 +34,11 @@ fn kernel(ctx: &GpuContext) -> Arc<Kernel> {
     ctx.pipelines().get_or_create("registration.warp_field", || {
         use wgpu::BufferBindingType::{Storage, Uniform};
         let ro = Storage { read_only: true };
+        let wgsl = format!("{}\n{WGSL}", super::kernels::CUBIC);
         build_kernel(
             &ctx.device,
             "registration.warp_field",
-            WGSL,
+            &wgsl,
             "warp_field",
             &[buffer_entry(0, Uniform), buffer_entry(1, ro), buffer_entry(2, ro), buffer_entry(3, ro), buffer_entry(4, Storage { read_only: false })],
         )

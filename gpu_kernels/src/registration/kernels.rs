@@ -12,6 +12,8 @@ const SPECTRUM: &str = include_str!("../../../shaders/compute/registration/spect
 const PEAK: &str = include_str!("../../../shaders/compute/registration/peak.wgsl");
 const REFINE: &str = include_str!("../../../shaders/compute/registration/refine.wgsl");
 const WARP: &str = include_str!("../../../shaders/compute/registration/warp.wgsl");
+/// Cubic interpolation weights shared by the warp kernels.
+pub(crate) const CUBIC: &str = include_str!("../../../shaders/compute/registration/cubic.wgsl");
 
 /// Invocations per workgroup of every registration kernel (`WG` in common.wgsl).
 pub(crate) const WORKGROUP: u32 = 256;
@@ -91,7 +93,7 @@ pub(crate) struct Kernels {
 
 fn get(ctx: &GpuContext, id: &'static str, src: &str, entry: &str, bindings: &[(u32, wgpu::BufferBindingType)]) -> Arc<Kernel> {
     ctx.pipelines().get_or_create(id, || {
-        let wgsl = format!("{COMMON}\n{src}");
+        let wgsl = format!("{COMMON}\n{CUBIC}\n{src}");
         let entries: Vec<_> = bindings.iter().map(|&(b, ty)| buffer_entry(b, ty)).collect();
         build_kernel(&ctx.device, id, &wgsl, entry, &entries)
     })

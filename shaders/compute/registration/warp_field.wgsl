@@ -48,21 +48,6 @@ fn blend(base: u32, ly: vec3<f32>, lx: vec3<f32>) -> f32 {
     return a * (1.0 - ly.z) + b * ly.z;
 }
 
-fn keys(x_in: f32) -> f32 {
-    let a = -0.5;
-    let x = abs(x_in);
-    if (x <= 1.0) {
-        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-    } else if (x < 2.0) {
-        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a;
-    }
-    return 0.0;
-}
-
-fn cubic_weights(t: f32) -> vec4<f32> {
-    return vec4<f32>(keys(t + 1.0), keys(t), keys(1.0 - t), keys(2.0 - t));
-}
-
 @compute @workgroup_size(256)
 fn warp_field(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.y * nwg.x * WG + gid.x;
