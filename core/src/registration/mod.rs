@@ -208,7 +208,7 @@ pub fn template_for(img: &ImgData, params: &MotionParams, progress: &dyn Progres
 }
 
 /// Rigid registration of batches of frames against a template, implemented by `mesmerize_gpu` on a wgpu device.
-pub trait BatchRegistrar {
+pub trait BatchRegistrar: Sync {
     /// Frames per call that use the device best.
     fn batch_frames(&self) -> usize;
     /// Register `frames` ((n, h, w) row-major) and write them corrected into `out`; returns each frame's shift.
@@ -243,25 +243,59 @@ pub fn correct_movie_batched(
     let n_px = s.plane_len();
     let batch = registrar.batch_frames().max(1);
     let mut writer = TiffWriter::create(out, s, depth.dtype(), None)?;
-    let mut frames = vec![0.0f32; batch * n_px];
-    let mut corrected = vec![0.0f32; batch * n_px];
     let mut rigid = Vec::with_capacity(s.t);
     progress.start("correcting", s.t as u64);
-    for t0 in (0..s.t).step_by(batch) {
-        if progress.cancelled() {
-            return Err(RegistrationError::Cancelled);
-        }
+    let read_batch = |t0: usize, buf: &mut Vec<f32>| -> Result<usize, ImagingError> {
         let n = batch.min(s.t - t0);
-        for (i, f) in frames[..n * n_px].chunks_mut(n_px).enumerate() {
+        buf.resize(n * n_px, 0.0);
+        for (i, f) in buf.chunks_mut(n_px).enumerate() {
             img.read_plane(t0 + i, 0, f)?;
             img.release_plane(t0 + i, 0);
         }
-        let shifts = registrar.register_batch(&frames[..n * n_px], &mut corrected[..n * n_px]).map_err(RegistrationError::Unsupported)?;
+        Ok(n)
+    };
+    // Three stages overlap: while the device registers batch k (upload, compute, download), this thread writes
+    // batch k-1 and reads batch k+1.
+    let mut next = Vec::new();
+    let mut n_next = if s.t > 0 { read_batch(0, &mut next)? } else { 0 };
+    let mut done: Option<Vec<f32>> = None;
+    let mut corrected = Vec::new();
+    let mut t0 = 0;
+    while t0 < s.t {
+        if progress.cancelled() {
+            return Err(RegistrationError::Cancelled);
+        }
+        let frames = std::mem::take(&mut next);
+        let n = n_next;
+        corrected.resize(n * n_px, 0.0);
+        let mut out_buf = std::mem::take(&mut corrected);
+        let (result, io): (Result<Vec<Shift>, String>, Result<(Vec<f32>, usize), ImagingError>) = std::thread::scope(|scope| {
+            let device = scope.spawn(|| registrar.register_batch(&frames, &mut out_buf));
+            let io = (|| {
+                if let Some(prev) = done.take() {
+                    for f in prev.chunks(n_px) {
+                        writer.write_plane(f)?;
+                    }
+                }
+                let mut buf = Vec::new();
+                let m = if t0 + n < s.t { read_batch(t0 + n, &mut buf)? } else { 0 };
+                Ok((buf, m))
+            })();
+            (device.join().unwrap_or_else(|_| Err("the GPU worker thread panicked".into())), io)
+        });
+        let shifts = result.map_err(RegistrationError::Unsupported)?;
+        let (buf, m) = io?;
         rigid.extend(shifts.iter().map(|s| [s.dy, s.dx]));
-        for f in corrected[..n * n_px].chunks(n_px) {
+        done = Some(out_buf);
+        next = buf;
+        n_next = m;
+        progress.advance(n as u64);
+        t0 += n;
+    }
+    if let Some(prev) = done.take() {
+        for f in prev.chunks(n_px) {
             writer.write_plane(f)?;
         }
-        progress.advance(n as u64);
     }
     let write = writer.finish()?;
     let largest = rigid.iter().map(|s| s[0].abs().max(s[1].abs())).fold(0.0f64, f64::max);
