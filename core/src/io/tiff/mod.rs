@@ -166,6 +166,17 @@ impl TiffStack {
                 return Ok(table);
             }
         }
+        // Plain multi-page files (most acquisition software) say nothing about their length: if pages follow a fixed
+        // stride, the last one the file can hold must end the IFD chain, which gives the count without a walk.
+        if series.kind == SeriesKind::Plain && next != 0 {
+            if let Some(count) = Self::plain_count(c, next) {
+                if count >= 4 {
+                    if let Some(table) = Self::strided(c, next, &page0, count)? {
+                        return Ok(table);
+                    }
+                }
+            }
+        }
         let limit = match series.kind {
             SeriesKind::Plain => usize::MAX,
             _ => series.pages().max(1),
@@ -225,6 +236,16 @@ impl TiffStack {
             }
         }
         Ok(Some(PageTable::Strided { first: page0.clone(), second, ifd1, stride, count }))
+    }
+
+    /// Page count of a plain file laid out at a fixed stride: the last IFD that fits in the file must end the chain.
+    fn plain_count(c: &Cursor<'_>, ifd1: u64) -> Option<usize> {
+        let stride = c.ifd(ifd1).ok()?.next.checked_sub(ifd1).filter(|&s| s > 0)?;
+        let len = c.data.len() as u64;
+        let last = (len.checked_sub(ifd1)?.saturating_sub(1)) / stride; // pages after page 1
+        let at = ifd1 + last * stride;
+        let ifd = c.ifd(at).ok()?;
+        (ifd.next == 0).then_some(last as usize + 2)
     }
 
     /// The logical array's dims and axes: the file's own, or the user's axes option (which must fit the data).
