@@ -172,16 +172,8 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     }
     .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
     bar.finish();
-    if result.write.clipped > 0 {
-        tracing::warn!("{} samples were outside the {} range and were clipped", result.write.clipped, args.bit_depth.label());
-    }
-    let shifts = serde_json::to_string(&result.shifts_json())?;
-    mesmerize_core::io::atomic::write_atomic(&shifts_path, shifts.as_bytes()).with_context(|| format!("cannot write {}", shifts_path.display()))?;
-    let mut meta = img.meta().clone();
-    let mut history = meta.extra.get("history_trace").and_then(|h| h.as_array().cloned()).unwrap_or_default();
-    history.push(serde_json::json!({ "caiman_motion_correction": params.history_entry(args.bit_depth.label(), result.bord_px) }));
-    meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
-    write_sidecar(&args.out, &meta)?;
+    let entry = params.history_entry(args.bit_depth.label(), result.bord_px);
+    write_outputs(args, &img, &shifts_path, &result.shifts_json(), result.write.clipped, entry)?;
     let (tpl, corr) = result.seconds;
     eprintln!(
         "corrected {} frames in {:.1} s (template {:.1} s, {:.0} frames/s); bord_px {}; wrote {} and {}",
@@ -206,23 +198,36 @@ fn run_volume(args: &McArgs, img: &mesmerize_core::ImgData, params: &MotionParam
     let result = correct_volume(img, params, args.planewise, &args.out, args.bit_depth, &bar)
         .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
     bar.finish();
-    if result.write.clipped > 0 {
-        tracing::warn!("{} samples were outside the {} range and were clipped", result.write.clipped, args.bit_depth.label());
-    }
-    let shifts = serde_json::to_string(&result.shifts_json(s.z))?;
-    mesmerize_core::io::atomic::write_atomic(shifts_path, shifts.as_bytes()).with_context(|| format!("cannot write {}", shifts_path.display()))?;
-    let mut meta = img.meta().clone();
-    let mut history = meta.extra.get("history_trace").and_then(|h| h.as_array().cloned()).unwrap_or_default();
     let mut entry = params.history_entry(args.bit_depth.label(), result.bord_px);
     entry["volume"] = serde_json::json!(if args.planewise { "planewise" } else { "rigid3d" });
     entry["max_shift_z"] = serde_json::json!(params.max_shift_z);
-    history.push(serde_json::json!({ "caiman_motion_correction": entry }));
-    meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
-    write_sidecar(&args.out, &meta)?;
+    write_outputs(args, img, shifts_path, &result.shifts_json(s.z), result.write.clipped, entry)?;
     let (tpl, corr) = result.seconds;
     eprintln!(
         "corrected {} volumes of {} planes in {:.1} s (template {:.1} s); bord_px {}; wrote {} and {}",
         s.t, s.z, tpl + corr, tpl, result.bord_px, args.out.display(), shifts_path.display()
     );
+    Ok(())
+}
+
+/// Report clipping, write SHIFTS.json and the output's sidecar: the input's metadata plus the history entry.
+fn write_outputs(
+    args: &McArgs,
+    img: &mesmerize_core::ImgData,
+    shifts_path: &std::path::Path,
+    shifts: &serde_json::Value,
+    clipped: u64,
+    entry: serde_json::Value,
+) -> anyhow::Result<()> {
+    if clipped > 0 {
+        tracing::warn!("{clipped} samples were outside the {} range and were clipped", args.bit_depth.label());
+    }
+    let text = serde_json::to_string(shifts)?;
+    mesmerize_core::io::atomic::write_atomic(shifts_path, text.as_bytes()).with_context(|| format!("cannot write {}", shifts_path.display()))?;
+    let mut meta = img.meta().clone();
+    let mut history = meta.extra.get("history_trace").and_then(|h| h.as_array().cloned()).unwrap_or_default();
+    history.push(serde_json::json!({ "caiman_motion_correction": entry }));
+    meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
+    write_sidecar(&args.out, &meta)?;
     Ok(())
 }
