@@ -35,7 +35,11 @@ pub fn run_viewer_with(img: ImgData, options: viewer::ViewerOptions, screenshot:
     let boot = {
         let outcome = outcome.clone();
         let screenshot = screenshot.clone();
-        move || (viewer::Viewer::new(img.clone(), options, capture_for(&screenshot, &outcome)), Task::none())
+        move || {
+            let viewer = viewer::Viewer::new(img.clone(), options, capture_for(&screenshot, &outcome));
+            let startup = viewer.startup();
+            (viewer, startup)
+        }
     };
     iced::application(boot, viewer::Viewer::update, viewer::Viewer::view)
         .title(move |_: &viewer::Viewer| title.clone())

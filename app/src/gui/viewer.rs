@@ -26,6 +26,8 @@ const IMAGE_VIEW_ID: u64 = 1;
 const NEAREST_FALLBACK: usize = 16;
 /// Quantiles used by "Auto" levels.
 const AUTO_QUANTILES: (f64, f64) = (0.005, 0.998);
+/// Frames (evenly spread over the recording) whose projections set the automatic levels.
+const LEVEL_SAMPLE: usize = 64;
 
 /// User intents and background events of the viewer.
 #[derive(Debug, Clone)]
@@ -48,8 +50,10 @@ pub enum Message {
     SetMin(f32),
     /// Set the high level.
     SetMax(f32),
-    /// Levels from percentiles of the current frame.
+    /// Levels from the movie's projections (or the current frame's percentiles until those are ready).
     AutoLevels,
+    /// Background result: levels from the mean and max projections of a sample of frames.
+    ProjectionLevels(Option<(f32, f32)>),
     /// Choose a colormap.
     SetColormap(Colormap),
     /// Show the maximum projection over z instead of one plane.
@@ -103,9 +107,55 @@ pub struct Viewer {
     presented: Arc<AtomicU64>,
     capture: Option<Capture>,
     error: Option<String>,
+    /// Levels from the projections of a frame sample, once computed (`None` while pending or on failure).
+    projection_levels: Option<(f32, f32)>,
+    projection_pending: bool,
+    /// The movie itself (shared with the cache), for background work such as the projection levels.
+    source: ImgData,
+    /// The user moved a level slider: background results no longer override the levels.
+    user_levels: bool,
+}
+
+/// Levels from projections: low from the mean projection's 0.5 % quantile, high from the max projection's 99.8 %,
+/// over up to [`LEVEL_SAMPLE`] frames spread evenly over the recording (all planes of a volume).
+fn projection_levels(img: &ImgData) -> Option<(f32, f32)> {
+    let s = img.shape();
+    let n = s.t.min(LEVEL_SAMPLE).max(1);
+    let len = s.frame_len();
+    let mut acc = mesmerize_core::imaging::projection::ProjectionAccumulator::new(len);
+    for i in 0..n {
+        let t = if n > 1 { i * (s.t - 1) / (n - 1) } else { 0 };
+        acc.push(&img.frame(t).ok()?);
+    }
+    let (mean, max, _) = acc.finish();
+    let quantile = |v: &[f32], q: f64| -> Option<f32> {
+        let mut finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        if finite.is_empty() {
+            return None;
+        }
+        let k = ((finite.len() - 1) as f64 * q).round() as usize;
+        let (_, v, _) = finite.select_nth_unstable_by(k, f32::total_cmp);
+        Some(*v)
+    };
+    let lo = quantile(&mean, AUTO_QUANTILES.0)?;
+    let hi = quantile(&max, AUTO_QUANTILES.1)?;
+    Some((lo, if hi > lo { hi } else { lo + 1.0 }))
 }
 
 impl Viewer {
+    /// Work to start with the window: the projection levels, computed off the UI thread.
+    pub fn startup(&self) -> Task<Message> {
+        if !self.projection_pending {
+            return Task::none();
+        }
+        let img = self.source.clone();
+        let (tx, rx) = oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(projection_levels(&img));
+        });
+        Task::perform(rx, |r| Message::ProjectionLevels(r.unwrap_or(None)))
+    }
+
     /// Open the viewer on `img`; reads the first frame (one plane) to set the levels.
     pub fn new(img: ImgData, options: ViewerOptions, capture: Option<Capture>) -> Self {
         let shape = img.shape();
@@ -121,6 +171,7 @@ impl Viewer {
         };
         let rate = fps.map_or_else(|| "fps unknown".to_string(), |f| format!("{f:.2} Hz"));
         let subtitle = format!("{dims} · {} · {rate} · {}", img.dtype().name(), img.meta().origin);
+        let source = img.clone();
         let cache = FrameCache::new(img, CacheConfig::default());
         let mut viewer = Self {
             cache,
@@ -140,6 +191,10 @@ impl Viewer {
             presented: Arc::new(AtomicU64::new(0)),
             capture,
             error: None,
+            projection_levels: None,
+            projection_pending: shape.t > 0 && shape.plane_len() > 0,
+            source,
+            user_levels: false,
         };
         if shape.t == 0 || shape.plane_len() == 0 {
             viewer.error = Some("the movie has no frames".into());
@@ -168,13 +223,14 @@ impl Viewer {
 
     /// True once the frame at the current position reached the GPU (the screenshot shell waits for this).
     pub fn is_drawn(&self) -> bool {
-        self.frame.as_ref().is_some_and(|f| f.key == self.key() && self.presented.load(Ordering::Acquire) == f.serial)
+        (!self.projection_pending
+            && self.frame.as_ref().is_some_and(|f| f.key == self.key() && self.presented.load(Ordering::Acquire) == f.serial))
             || self.error.is_some()
     }
 
     fn auto_levels(&mut self) {
-        let Some(frame) = &self.frame else { return };
-        let Some((lo, hi)) = frame.percentiles(AUTO_QUANTILES.0, AUTO_QUANTILES.1) else { return };
+        let from_frame = || self.frame.as_ref().and_then(|f| f.percentiles(AUTO_QUANTILES.0, AUTO_QUANTILES.1));
+        let Some((lo, hi)) = self.projection_levels.or_else(from_frame) else { return };
         let hi = if hi > lo { hi } else { lo + 1.0 };
         self.level_range = (self.level_range.0.min(lo), self.level_range.1.max(hi));
         self.display.min = lo;
@@ -282,15 +338,26 @@ impl Viewer {
                 Task::none()
             }
             Message::SetMin(v) => {
+                self.user_levels = true;
                 self.display.min = v.min(self.display.max);
                 Task::none()
             }
             Message::SetMax(v) => {
+                self.user_levels = true;
                 self.display.max = v.max(self.display.min);
                 Task::none()
             }
             Message::AutoLevels => {
+                self.user_levels = false;
                 self.auto_levels();
+                Task::none()
+            }
+            Message::ProjectionLevels(levels) => {
+                self.projection_pending = false;
+                self.projection_levels = levels;
+                if !self.user_levels {
+                    self.auto_levels();
+                }
                 Task::none()
             }
             Message::SetColormap(c) => {
