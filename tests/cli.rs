@@ -90,7 +90,7 @@ fn mc_writes_movie_shifts_and_history() {
     assert_eq!(v["shape"], serde_json::json!([40, 80, 96]));
     assert_eq!(v["dtype"], "uint16");
     let entry = &v["meta"]["history_trace"][0]["caiman_motion_correction"];
-    for key in ["max_shifts_x", "max_shifts_y", "iters_rigid", "max_dev", "strides", "overlaps", "upsample", "output_bit_depth", "bord_px"] {
+    for key in ["max_shifts_x", "max_shifts_y", "iters_rigid", "name_rigid", "max_dev", "strides", "overlaps", "upsample", "name_elas", "output_bit_depth", "bord_px"] {
         assert!(!entry[key].is_null(), "history entry lacks {key}: {entry}");
     }
     assert_eq!(entry["max_shifts_x"], 9);

@@ -172,7 +172,7 @@ pub fn run(args: &McArgs) -> anyhow::Result<()> {
     }
     .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
     bar.finish();
-    let entry = params.history_entry(args.bit_depth.label(), result.bord_px);
+    let entry = params.history_entry(args.bit_depth.label(), result.bord_px, &item_name(args));
     write_outputs(args, &img, &shifts_path, &result.shifts_json(), result.write.clipped, entry)?;
     let (tpl, corr) = result.seconds;
     eprintln!(
@@ -198,7 +198,7 @@ fn run_volume(args: &McArgs, img: &mesmerize_core::ImgData, params: &MotionParam
     let result = correct_volume(img, params, args.planewise, &args.out, args.bit_depth, &bar)
         .with_context(|| format!("motion correction of {} failed", args.input.display()))?;
     bar.finish();
-    let mut entry = params.history_entry(args.bit_depth.label(), result.bord_px);
+    let mut entry = params.history_entry(args.bit_depth.label(), result.bord_px, &item_name(args));
     entry["volume"] = serde_json::json!(if args.planewise { "planewise" } else { "rigid3d" });
     entry["max_shift_z"] = serde_json::json!(params.max_shift_z);
     write_outputs(args, img, shifts_path, &result.shifts_json(s.z), result.write.clipped, entry)?;
@@ -230,4 +230,9 @@ fn write_outputs(
     meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
     write_sidecar(&args.out, &meta)?;
     Ok(())
+}
+
+/// The name the history entry gives this correction (the original's batch item name): the output's file stem.
+fn item_name(args: &McArgs) -> String {
+    args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -202,9 +202,12 @@ impl MotionParams {
         Ok(())
     }
 
-    /// The history entry the docs show (`caiman_motion_correction` keys), plus CaImAn's own names.
-    pub fn history_entry(&self, output_bit_depth: &str, bord_px: usize) -> Value {
+    /// The history entry the docs show (`caiman_motion_correction` keys), plus CaImAn's own names. `name` stands
+    /// for the original's batch item names (`name_rigid`, and `name_elas` when piecewise).
+    pub fn history_entry(&self, output_bit_depth: &str, bord_px: usize, name: &str) -> Value {
         serde_json::json!({
+            "name_rigid": name,
+            "name_elas": if self.pw_rigid { name } else { "" },
             "max_shifts_x": self.max_shifts.1,
             "max_shifts_y": self.max_shifts.0,
             "iters_rigid": self.niter_rig,
