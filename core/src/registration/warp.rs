@@ -4,20 +4,20 @@
 use super::params::BorderMode;
 
 /// Keys' cubic convolution weights for a sample at fractional offset `t` in [0, 1) from tap 0 (taps -1..=2).
+/// With t in [0, 1) each tap's distance falls in a known piece of the kernel, so no branches are needed:
+/// taps -1 and 2 lie in [1, 2), taps 0 and 1 in [0, 1].
 #[inline]
 fn cubic_weights(t: f32) -> [f32; 4] {
     const A: f32 = -0.5;
-    let w = |x: f32| {
-        let x = x.abs();
-        if x <= 1.0 {
-            ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
-        } else if x < 2.0 {
-            ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A
-        } else {
-            0.0
-        }
-    };
-    [w(t + 1.0), w(t), w(1.0 - t), w(2.0 - t)]
+    let near = |x: f32| ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0;
+    let far = |x: f32| ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A;
+    [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+}
+
+/// floor() for positions above -1024 px, without a libm call on CPUs without SSE4.1.
+#[inline]
+fn floor_i(v: f32) -> i64 {
+    (v + 1024.0) as i64 - 1024
 }
 
 /// Keys' cubic weights for other modules (volumes interpolate along z with them).
@@ -128,30 +128,57 @@ impl Field<'_> {
 }
 
 /// Warp a frame with a displacement field: `out(y, x) = frame(y + dy(y, x), x + dx(y, x))`.
+///
+/// The field is interpolated between node rows once per image row, then between node columns per pixel; interior
+/// pixels read their 16 taps without index clamping.
 pub fn warp_field(frame: &[f32], h: usize, w: usize, field: &Field<'_>, border: BorderMode, out: &mut [f32]) {
     let fill = border_value(border);
-    let cols: Vec<(usize, usize, f64)> = (0..w).map(|x| locate(field.xs, x as f64)).collect();
+    let nx = field.xs.len();
+    let cols: Vec<(usize, usize, f32)> = (0..w).map(|x| {
+        let (j0, j1, t) = locate(field.xs, x as f64);
+        (j0, j1, t as f32)
+    }).collect();
+    let mut row_dy = vec![0.0f32; nx];
+    let mut row_dx = vec![0.0f32; nx];
+    let (hf, wf) = ((h - 1) as f32, (w - 1) as f32);
     for y in 0..h {
-        let row_at = locate(field.ys, y as f64);
+        let (i0, i1, ty) = locate(field.ys, y as f64);
+        for j in 0..nx {
+            let lerp = |v: &[f64]| (v[i0 * nx + j] * (1.0 - ty) + v[i1 * nx + j] * ty) as f32;
+            row_dy[j] = lerp(field.dy);
+            row_dx[j] = lerp(field.dx);
+        }
+        let o = &mut out[y * w..(y + 1) * w];
         for x in 0..w {
-            let (dy, dx) = field.blend(row_at, cols[x]);
-            let (sy, sx) = (y as f64 + dy, x as f64 + dx);
+            let (j0, j1, tx) = cols[x];
+            let dy = row_dy[j0] + (row_dy[j1] - row_dy[j0]) * tx;
+            let dx = row_dx[j0] + (row_dx[j1] - row_dx[j0]) * tx;
+            let (sy, sx) = (y as f32 + dy, x as f32 + dx);
             if let Some(f) = fill {
-                if sy < 0.0 || sy > (h - 1) as f64 || sx < 0.0 || sx > (w - 1) as f64 {
-                    out[y * w + x] = f;
+                if !(0.0..=hf).contains(&sy) || !(0.0..=wf).contains(&sx) {
+                    o[x] = f;
                     continue;
                 }
             }
-            let (iy, ix) = (sy.floor() as i64, sx.floor() as i64);
-            let wy = cubic_weights((sy - sy.floor()) as f32);
-            let wx = cubic_weights((sx - sx.floor()) as f32);
-            let c: [usize; 4] = std::array::from_fn(|b| clamp_idx(ix - 1 + b as i64, w));
+            let (iy, ix) = (floor_i(sy), floor_i(sx));
+            let wy = cubic_weights(sy - iy as f32);
+            let wx = cubic_weights(sx - ix as f32);
+            let interior = iy >= 1 && iy + 2 < h as i64 && ix >= 1 && ix + 2 < w as i64;
             let mut acc = 0.0f32;
-            for (a, wya) in wy.iter().enumerate() {
-                let row = &frame[clamp_idx(iy - 1 + a as i64, h) * w..][..w];
-                acc += wya * (wx[0] * row[c[0]] + wx[1] * row[c[1]] + wx[2] * row[c[2]] + wx[3] * row[c[3]]);
+            if interior {
+                let base = (iy - 1) as usize * w + (ix - 1) as usize;
+                for (a, wya) in wy.iter().enumerate() {
+                    let r = &frame[base + a * w..base + a * w + 4];
+                    acc += wya * (wx[0] * r[0] + wx[1] * r[1] + wx[2] * r[2] + wx[3] * r[3]);
+                }
+            } else {
+                let c: [usize; 4] = std::array::from_fn(|b| clamp_idx(ix - 1 + b as i64, w));
+                for (a, wya) in wy.iter().enumerate() {
+                    let row = &frame[clamp_idx(iy - 1 + a as i64, h) * w..][..w];
+                    acc += wya * (wx[0] * row[c[0]] + wx[1] * row[c[1]] + wx[2] * row[c[2]] + wx[3] * row[c[3]]);
+                }
             }
-            out[y * w + x] = acc;
+            o[x] = acc;
         }
     }
 }
