@@ -33,6 +33,7 @@ fn tifffile_and_h5py_read_what_we_write() {
     let Some(py) = python() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     for (name, args, axes, truth_fp) in [
+        ("still", vec!["--kind", "2p", "--size", "40x32", "--frames", "10", "--seed", "5"], "TYX", 3),
         ("2p", vec!["--kind", "2p", "--size", "48x40", "--frames", "12", "--motion", "piecewise", "--seed", "3"], "TYX", 3),
         ("3d", vec!["--kind", "3d", "--size", "32x24", "--planes", "3", "--frames", "5", "--seed", "4"], "TZYX", 4),
     ] {
@@ -55,5 +56,10 @@ fn tifffile_and_h5py_read_what_we_write() {
         assert_eq!(v["truth"]["shifts"], serde_json::json!([s.t, 2]), "{name}");
         assert!(v["truth_attrs"]["fps"].as_f64().is_some());
         assert_eq!(v["meta"]["fps"], img.meta().fps.expect("fps"));
+        if let Some(rec) = v.get("reconstruction") {
+            // docs/simulator.md's Python reconstruction explains the movie up to noise.
+            let (mean, std, noise) = (rec["mean"].as_f64().expect("mean"), rec["std"].as_f64().expect("std"), rec["noise_std"].as_f64().expect("noise"));
+            assert!(mean.abs() < 0.5 && std < 2.0 * noise, "{name}: residual mean {mean} std {std} vs noise {noise}");
+        }
     }
 }

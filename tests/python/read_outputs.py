@@ -25,6 +25,14 @@ with tifffile.TiffFile(d / "movie.tiff") as tif:
     }
 with h5py.File(d / "truth.h5", "r") as f:
     out["truth"] = {name: list(ds.shape) for name, ds in f.items() if isinstance(ds, h5py.Dataset)}
+    if f.attrs["motion"] in (b"none", "none") and arr.ndim == 3:
+        # The documented reconstruction: offset + background + footprints x (resting level + calcium).
+        A, C, F0 = f["footprints"][:], f["traces"][:], f["baseline"][:]
+        B = np.einsum("mhw,mt->thw", f["background_spatial"][:], f["background_temporal"][:])
+        expected = f.attrs["offset"] + B + np.einsum("khw,kt->thw", A, C + F0[:, None])
+        residual = arr.astype(np.float64) - expected
+        out["reconstruction"] = {"mean": float(residual.mean()), "std": float(residual.std()),
+                                 "noise_std": float(f.attrs["noise_std"])}
     out["truth_attrs"] = {k: (v.item() if hasattr(v, "item") else (v.decode() if isinstance(v, bytes) else v))
                           for k, v in f.attrs.items()}
 out["meta"] = json.loads((d / "movie.json").read_text())
