@@ -140,3 +140,30 @@ fn mc_on_the_gpu_agrees_with_the_cpu() {
     let o = mesmerize(&["mc", "d/movie.tiff", "--out", "x.tif", "--device", "gpu", "--pw-rigid", "--strides", "24,24", "--overlaps", "8,8"], dir.path());
     assert!(!o.status.success() && stderr(&o).contains("--device cpu"), "{}", stderr(&o));
 }
+
+#[test]
+fn ctrl_c_cancels_cleanly_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("big");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
+        .args(["simulate", "--kind", "2p", "--size", "512x512", "--frames", "5000", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the movie is being written (its temporary file exists), then interrupt.
+    let started = std::time::Instant::now();
+    let writing = || std::fs::read_dir(&out).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".movie.tiff"))).unwrap_or(false);
+    while !writing() {
+        assert!(started.elapsed().as_secs() < 60, "simulate never started writing");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "interrupted run must fail: {err}");
+    assert!(err.contains("cancelled"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(&out).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.is_empty(), "nothing may be left behind: {left:?}");
+}

@@ -112,6 +112,10 @@ pub fn init_logging(verbose: u8) {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
+    if matches!(cli.command, Some(Command::Mc(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
+        progress::install_interrupt_handler();
+    }
     match cli.command {
         None => crate::gui::run_welcome(cli.screenshot),
         Some(Command::Demo { screenshot, seed, start }) => {

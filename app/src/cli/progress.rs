@@ -1,7 +1,28 @@
 //! Progress bars on stderr for the core's [`Progress`] trait.
 
+use std::sync::OnceLock;
+
 use indicatif::{ProgressBar, ProgressStyle};
-use mesmerize_core::progress::Progress;
+use mesmerize_core::progress::{CancelToken, Progress};
+
+/// Set by Ctrl-C in headless commands; long operations poll it through [`Bar`].
+static INTERRUPT: OnceLock<CancelToken> = OnceLock::new();
+
+/// Make the first Ctrl-C ask running operations to stop at their next check (outputs are written atomically, so
+/// nothing half-written is left); a second one quits at once.
+pub fn install_interrupt_handler() {
+    let token = INTERRUPT.get_or_init(CancelToken::new).clone();
+    let result = ctrlc::set_handler(move || {
+        if token.is_cancelled() {
+            std::process::exit(130);
+        }
+        token.cancel();
+        eprintln!("\ninterrupted: stopping at the next checkpoint (Ctrl-C again to quit now)");
+    });
+    if let Err(e) = result {
+        tracing::warn!("cannot install the Ctrl-C handler: {e}");
+    }
+}
 
 /// An indicatif bar (hidden automatically when stderr is not a terminal).
 pub struct Bar(ProgressBar);
@@ -31,5 +52,8 @@ impl Progress for Bar {
     }
     fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+    fn cancelled(&self) -> bool {
+        INTERRUPT.get().is_some_and(CancelToken::is_cancelled)
     }
 }

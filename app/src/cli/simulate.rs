@@ -101,6 +101,9 @@ pub fn write_simulation(cfg: SimConfig, dir: &Path) -> anyhow::Result<PathBuf> {
     let batch = rayon::current_num_threads().max(1) * 4;
     let mut frames = vec![vec![0.0f32; shape.frame_len()]; batch];
     for t0 in (0..shape.t).step_by(batch) {
+        if bar.cancelled() {
+            anyhow::bail!("cancelled: nothing was written to {}", dir.display());
+        }
         let n = batch.min(shape.t - t0);
         frames[..n].par_iter_mut().enumerate().for_each(|(i, f)| sim.render_frame(t0 + i, f));
         for f in &frames[..n] {
