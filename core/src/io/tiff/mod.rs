@@ -61,6 +61,7 @@ pub struct TiffStack {
     path: PathBuf,
     map: memmap2::Mmap,
     little: bool,
+    big_tiff: bool,
     pages: PageTable,
     mapping: Mapping,
     dtype: Dtype,
@@ -123,6 +124,7 @@ impl TiffStack {
         Ok(Self {
             path: path.to_path_buf(),
             little: cursor.little,
+            big_tiff: cursor.big_tiff,
             map,
             pages,
             mapping,
@@ -322,7 +324,7 @@ impl TiffStack {
         match &self.pages {
             PageTable::Strided { first, .. } if i == 0 => return Ok(std::borrow::Cow::Borrowed(first)),
             PageTable::Strided { second, ifd1, stride, count, .. } if i < *count => {
-                let c = Cursor { data: &self.map, little: self.little, big_tiff: self.is_big(), path: &self.path };
+                let c = Cursor { data: &self.map, little: self.little, big_tiff: self.big_tiff, path: &self.path };
                 let k = i as u64 - 1;
                 let at = ifd1 + k * stride;
                 let page = c.ifd(at).and_then(|ifd| Page::parse(&c, &ifd, i)).ok().filter(|p| fits_stride(second, p, k, *stride));
@@ -344,10 +346,6 @@ impl TiffStack {
             }),
         }
         .ok_or_else(|| ImagingError::OutOfRange { what: format!("page {i} of {}", self.path.display()) })
-    }
-
-    fn is_big(&self) -> bool {
-        self.map.get(2) == Some(&43) || self.map.get(3) == Some(&43)
     }
 
     /// Walk the whole IFD chain (fallback when a strided layout does not hold).
