@@ -193,21 +193,30 @@ impl FrameField {
     /// Inverse map of raw position (py, px) given the rigid shift, seeded with a guess of the field value.
     #[inline]
     pub(crate) fn inverse(&self, shift: [f32; 2], py: f64, px: f64, guess: (f64, f64)) -> ((f64, f64), (f64, f64)) {
-        let (sy, sx) = (py - f64::from(shift[0]), px - f64::from(shift[1]));
-        let (mut fy, mut fx) = guess;
-        let (mut qy, mut qx) = (sy - fy, sx - fx);
-        for _ in 0..30 {
-            (fy, fx) = self.at(qy, qx);
-            let (ny, nx) = (sy - fy, sx - fx);
-            let done = (ny - qy).abs() < INVERSE_TOLERANCE && (nx - qx).abs() < INVERSE_TOLERANCE;
-            qy = ny;
-            qx = nx;
-            if done {
-                break;
-            }
-        }
-        ((qy, qx), (fy, fx))
+        let s = (py - f64::from(shift[0]), px - f64::from(shift[1]));
+        fixed_point(s, guess, |qy, qx| self.at(qy, qx))
     }
+}
+
+/// Solve q + f(q) = s by the iteration q <- s - f(q) from q0 = s - guess; returns q and f(q). A contraction because
+/// field gradients are far below 1 (validated); stops when an update moves q by less than [`INVERSE_TOLERANCE`]
+/// (at most 30 iterations).
+#[inline]
+fn fixed_point(s: (f64, f64), guess: (f64, f64), f: impl Fn(f64, f64) -> (f64, f64)) -> ((f64, f64), (f64, f64)) {
+    let (sy, sx) = s;
+    let (mut fy, mut fx) = guess;
+    let (mut qy, mut qx) = (sy - fy, sx - fx);
+    for _ in 0..30 {
+        (fy, fx) = f(qy, qx);
+        let (ny, nx) = (sy - fy, sx - fx);
+        let done = (ny - qy).abs() < INVERSE_TOLERANCE && (nx - qx).abs() < INVERSE_TOLERANCE;
+        qy = ny;
+        qx = nx;
+        if done {
+            break;
+        }
+    }
+    ((qy, qx), (fy, fx))
 }
 
 /// Integer part (floor) and fraction of a position in cell units, without a libm call.
@@ -262,19 +271,7 @@ pub const INVERSE_TOLERANCE: f64 = 1e-6;
 pub fn inverse_map(shift: [f32; 2], grid: Option<&ControlGrid>, t: usize, py: f64, px: f64) -> (f64, f64) {
     let (sy, sx) = (py - f64::from(shift[0]), px - f64::from(shift[1]));
     let Some(g) = grid else { return (sy, sx) };
-    let (fy, fx) = g.field_at(t, sy, sx);
-    let (mut qy, mut qx) = (sy - fy, sx - fx);
-    for _ in 0..30 {
-        let (fy, fx) = g.field_at(t, qy, qx);
-        let (ny, nx) = (sy - fy, sx - fx);
-        let done = (ny - qy).abs() < INVERSE_TOLERANCE && (nx - qx).abs() < INVERSE_TOLERANCE;
-        qy = ny;
-        qx = nx;
-        if done {
-            break;
-        }
-    }
-    (qy, qx)
+    fixed_point((sy, sx), g.field_at(t, sy, sx), |qy, qx| g.field_at(t, qy, qx)).0
 }
 
 #[cfg(test)]
