@@ -167,3 +167,29 @@ fn ctrl_c_cancels_cleanly_and_leaves_no_partial_file() {
     let left: Vec<String> = std::fs::read_dir(&out).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(left.is_empty(), "nothing may be left behind: {left:?}");
 }
+
+#[test]
+fn projections_match_a_direct_computation_on_cpu_and_gpu() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "2p", "--out", "d", "--seed", "6", "--size", "40x30", "--frames", "25"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let movie = mesmerize_core::ImgData::open(dir.path().join("d/movie.tiff"), &Default::default()).expect("movie");
+    let s = movie.shape();
+    let frames: Vec<Vec<f32>> = (0..s.t).map(|t| movie.plane(t, 0).expect("plane")).collect();
+    let devices: &[&str] = if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() { &["cpu"] } else { &["cpu", "gpu"] };
+    for dev in devices {
+        let o = mesmerize(&["projections", "d/movie.tiff", "--out", &format!("p_{dev}"), "--device", dev], dir.path());
+        assert!(o.status.success(), "{dev}: {}", stderr(&o));
+        let read = |n: &str| mesmerize_core::ImgData::open(dir.path().join(format!("p_{dev}_{n}.tiff")), &Default::default()).expect("open").plane(0, 0).expect("plane");
+        let (mean, max, std) = (read("mean"), read("max"), read("std"));
+        for i in 0..s.plane_len() {
+            let v: Vec<f64> = frames.iter().map(|f| f64::from(f[i])).collect();
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            let mx = v.iter().copied().fold(f64::MIN, f64::max);
+            assert!((f64::from(mean[i]) - m).abs() < 1e-3 * m.abs().max(1.0), "{dev} mean at {i}");
+            assert!((f64::from(std[i]) - sd).abs() < 1e-3 * sd.max(1.0), "{dev} std at {i}");
+            assert_eq!(f64::from(max[i]), mx, "{dev} max at {i}");
+        }
+    }
+}

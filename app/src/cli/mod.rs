@@ -5,6 +5,7 @@ mod info;
 mod mc;
 mod open;
 mod progress;
+mod project;
 mod simulate;
 
 use std::path::PathBuf;
@@ -63,6 +64,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mean, max and std projections over time, written as float32 TIFFs (PREFIX_mean/max/std.tiff).
+    Projections(project::ProjectionArgs),
     /// NoRMCorre motion correction (rigid, or piecewise-rigid with --pw-rigid).
     Mc(mc::McArgs),
     /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
@@ -113,7 +116,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Info { file, open, json }) => info::run(&file, &open, json),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Mc(args)) => mc::run(&args),
+        Some(Command::Projections(args)) => project::run(&args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }
 }
