@@ -247,8 +247,8 @@ fn lerp_lag(ac: &[f64], tau: f64) -> f64 {
     ac[i] * (1.0 - f) + ac[i + 1] * f
 }
 
-/// Mean-subtract and taper `input` into `out`; returns the energy (sum of squares) of the result.
-fn prepare(input: &[f32], wy: &[f32], wx: &[f32], out: &mut [f32]) -> f64 {
+/// Mean-subtract and taper `input` into `out`.
+fn prepare(input: &[f32], wy: &[f32], wx: &[f32], out: &mut [f32]) {
     let w = wx.len();
     // Row sums in f32 (vectorisable), accumulated in f64; NaN samples (borders of corrected frames) count as absent.
     let (mut sum, mut count) = (0.0f64, 0usize);
@@ -263,16 +263,10 @@ fn prepare(input: &[f32], wy: &[f32], wx: &[f32], out: &mut [f32]) -> f64 {
         count += rc as usize;
     }
     let mean = if count > 0 { (sum / count as f64) as f32 } else { 0.0 };
-    let mut energy = 0.0f64;
     for (y, (row_in, row_out)) in input.chunks_exact(w).zip(out.chunks_exact_mut(w)).enumerate() {
         let fy = wy[y];
-        let mut e = 0.0f32;
         for ((o, &v), &fx) in row_out.iter_mut().zip(row_in).zip(wx) {
-            let d = if v.is_finite() { (v - mean) * fy * fx } else { 0.0 };
-            *o = d;
-            e += d * d;
+            *o = if v.is_finite() { (v - mean) * fy * fx } else { 0.0 };
         }
-        energy += f64::from(e);
     }
-    energy
 }

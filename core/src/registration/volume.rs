@@ -174,13 +174,16 @@ struct Registrar3 {
     template_conj: Vec<Complex32>,
     wy: Vec<f32>,
     wx: Vec<f32>,
+    /// Taper autocorrelations, divided out of the correlation like in 2D.
+    ac_y: Vec<f64>,
+    ac_x: Vec<f64>,
     max: (usize, usize, usize),
 }
 
 fn prepare3(vol: &[f32], nz: usize, wy: &[f32], wx: &[f32], out: &mut [Complex32]) {
     let (h, w) = (wy.len(), wx.len());
-    let finite: Vec<f32> = vol.iter().copied().filter(|v| v.is_finite()).collect();
-    let mean = if finite.is_empty() { 0.0 } else { (finite.iter().map(|&v| f64::from(v)).sum::<f64>() / finite.len() as f64) as f32 };
+    let (sum, count) = vol.iter().filter(|v| v.is_finite()).fold((0.0f64, 0usize), |(s, n), &v| (s + f64::from(v), n + 1));
+    let mean = if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
     out.fill(Complex32::default());
     for z in 0..nz {
         for y in 0..h {
@@ -219,7 +222,8 @@ impl Registrar3 {
                 }
             }
         }
-        Self { fft, nz, template_conj: spec, wy, wx, max }
+        let (ac_y, ac_x) = (autocorrelation(&wy), autocorrelation(&wx));
+        Self { fft, nz, template_conj: spec, wy, wx, ac_y, ac_x, max }
     }
 
     /// (dz, dy, dx) of a volume: integer peak in the window, then a parabola per axis.
@@ -232,8 +236,7 @@ impl Registrar3 {
             *a *= b;
         }
         self.fft.run(&mut spec, true);
-        let ac_y = autocorrelation(&self.wy);
-        let ac_x = autocorrelation(&self.wx);
+        let (ac_y, ac_x) = (&self.ac_y, &self.ac_x);
         // Overlap of the zero-padded planes shrinks as |dz| grows: divide it out like the taper's damping.
         let value = |dz: i64, dy: i64, dx: i64| -> f64 {
             let i = (dz.rem_euclid(zp as i64) as usize * h + dy.rem_euclid(h as i64) as usize) * w + dx.rem_euclid(w as i64) as usize;
