@@ -1,0 +1,19 @@
+//! Source extraction: summary images, CNMF / CNMF-E / 3D CNMF, deconvolution and component evaluation.
+//!
+//! Data conventions inside this module: a movie is a dense `(T, d)` matrix of f32 with pixels flattened in C order
+//! over `dims` (`y * W + x`, or `(z * H + y) * W + x`); footprints are sparse columns over the same pixel index.
+//! CaImAn's Fortran-order pixel index is produced only when results are written (`io::caiman_h5`).
+
+pub mod deconv;
+pub mod error;
+pub mod movie;
+pub mod params;
+pub mod result;
+pub mod sparse;
+pub mod summary;
+
+pub use error::ExtractionError;
+pub use movie::Movie;
+pub use params::CnmfParams;
+pub use result::CnmfResult;
+pub use sparse::SparseColumns;

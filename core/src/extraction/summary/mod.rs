@@ -1,0 +1,1 @@
+//! Summary images (local correlation, CNMF-E correlation and PNR).
