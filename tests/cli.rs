@@ -193,3 +193,43 @@ fn projections_match_a_direct_computation_on_cpu_and_gpu() {
         }
     }
 }
+
+#[test]
+fn corr_pnr_writes_two_images_brightest_at_the_neurons() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "1p", "--out", "d", "--seed", "4", "--size", "64x48", "--frames", "300"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let truth = mesmerize_core::simulate::Truth::read_h5(&dir.path().join("d/truth.h5")).expect("truth");
+    let devices: &[&str] = if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() { &["cpu"] } else { &["cpu", "gpu"] };
+    for dev in devices {
+        let o = mesmerize(&["corr-pnr", "d/movie.tiff", "--gsig", "3", "--out", &format!("s_{dev}"), "--device", dev], dir.path());
+        assert!(o.status.success(), "{dev}: {}", stderr(&o));
+        let read = |n: &str| {
+            let img = mesmerize_core::ImgData::open(dir.path().join(format!("s_{dev}_{n}.tiff")), &Default::default()).expect("open");
+            let s = img.shape();
+            assert_eq!((s.t, s.y, s.x), (1, 48, 64), "{dev} {n} shape");
+            assert_eq!(img.dtype().name(), "float32");
+            img.plane(0, 0).expect("plane")
+        };
+        let (corr, pnr) = (read("corr"), read("pnr"));
+        assert!(corr.iter().all(|v| v.is_finite() && *v <= 1.0 + 1e-5), "{dev}: corr out of range");
+        let mut sorted = pnr.clone();
+        sorted.sort_by(f32::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        let at_centres: Vec<f32> = truth
+            .neurons
+            .iter()
+            .map(|n| pnr[(n.cy.round() as usize).min(47) * 64 + (n.cx.round() as usize).min(63)])
+            .collect();
+        let above = at_centres.iter().filter(|&&v| v > median).count();
+        assert!(above * 4 >= at_centres.len() * 3, "{dev}: only {above} of {} neuron centres above the median PNR {median}", at_centres.len());
+    }
+    // gSig as Y,X works; a bad gSig is a one-line error.
+    let o = mesmerize(&["corr-pnr", "d/movie.tiff", "--gsig", "2,3", "--out", "yx", "--device", "cpu"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mesmerize(&["corr-pnr", "d/movie.tiff", "--gsig", "100", "--out", "bad", "--device", "cpu"], dir.path());
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    let reasons: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(reasons.len() == 1 && reasons[0].contains("gSig"), "{err}");
+}

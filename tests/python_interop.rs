@@ -63,3 +63,119 @@ fn tifffile_and_h5py_read_what_we_write() {
         }
     }
 }
+
+/// A CNMF result with one-pixel-peaked footprints at known C-order positions, built through the public API.
+fn cnmf_result(dims: &[usize], centers: &[Vec<usize>], gsig: Vec<f64>) -> mesmerize_core::extraction::CnmfResult {
+    use mesmerize_core::extraction::params::Mode;
+    use mesmerize_core::extraction::{CnmfParams, CnmfResult, SparseColumns};
+    let d: usize = dims.iter().product();
+    let (k, t) = (centers.len(), 9);
+    let (h, w) = (dims[dims.len() - 2], dims[dims.len() - 1]);
+    let mut a = SparseColumns::new(d);
+    for c in centers {
+        let (z, y, x) = if c.len() == 3 { (c[0], c[1], c[2]) } else { (0, c[0], c[1]) };
+        let at = |yy: usize, xx: usize| ((z * h + yy) * w + xx) as u32;
+        let mut col = vec![(at(y, x), 1.0)];
+        if y + 1 < h {
+            col.push((at(y + 1, x), 0.4));
+        }
+        if x + 1 < w {
+            col.push((at(y, x + 1), 0.3));
+        }
+        a.push_col(col);
+    }
+    let mut params = CnmfParams::defaults(if dims.len() == 3 { Mode::Cnmf3d } else { Mode::Cnmf });
+    params.gsiz = gsig.iter().map(|s| (2.0 * s + 1.0) as usize).collect();
+    params.gsig = gsig;
+    params.k = 4;
+    let mut r = CnmfResult {
+        dims: dims.to_vec(),
+        a,
+        c: Default::default(),
+        s: Default::default(),
+        yra: Default::default(),
+        b: Default::default(),
+        f: Default::default(),
+        ring: None,
+        sn: vec![1.0; d],
+        g: vec![vec![0.9]; k],
+        bl: vec![0.0; k],
+        c1: vec![0.0; k],
+        neurons_sn: vec![0.1; k],
+        lam: vec![0.0; k],
+        f_dff: None,
+        idx_components: vec![0, k - 1],
+        idx_components_bad: (1..k - 1).collect(),
+        snr_comp: vec![3.0; k],
+        r_values: vec![0.9; k],
+        params,
+        timings: Vec::new(),
+    };
+    // Empty (0, n) arrays to push rows onto (this crate does not name ndarray).
+    let zero = r.c.clone();
+    let empty = |n: usize| zero.clone().into_shape_with_order((0, n)).expect("empty");
+    r.c = empty(t);
+    r.s = empty(t);
+    r.yra = empty(t);
+    r.b = empty(1);
+    r.f = empty(t);
+    for i in 0..k {
+        let row: Vec<f32> = (0..t).map(|j| (i * t + j) as f32).collect();
+        r.c.push_row((&row[..]).into()).expect("C row");
+        r.s.push_row((&row[..]).into()).expect("S row");
+        r.yra.push_row((&row[..]).into()).expect("YrA row");
+    }
+    for _ in 0..d {
+        r.b.push_row((&[1.0f32][..]).into()).expect("b row");
+    }
+    r.f.push_row((&vec![1.0f32; t][..]).into()).expect("f row");
+    r
+}
+
+#[test]
+fn h5py_and_scipy_read_cnmf_results_in_caiman_layout() {
+    let Some(py) = python() else { return };
+    let has_scipy = Command::new(&py).args(["-c", "import scipy.sparse"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !has_scipy {
+        eprintln!("python_interop: {py} has no scipy; CNMF layout check skipped (scripts/test.sh installs it)");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_cnmf_h5.py");
+    let tmp = tempfile::tempdir().expect("tmp");
+    // (dims C order, centres C order, gSig C order, expected peaks in CaImAn's F-order dims, expected dims, gSig)
+    let cases = [
+        (vec![20, 30], vec![vec![4, 25], vec![15, 3], vec![10, 10]], vec![3.0, 4.0], vec![vec![4, 25], vec![15, 3], vec![10, 10]], vec![20, 30], vec![3, 4]),
+        (vec![3, 12, 14], vec![vec![2, 3, 11], vec![0, 9, 1]], vec![1.0, 2.0, 3.0], vec![vec![3, 11, 2], vec![9, 1, 0]], vec![12, 14, 3], vec![2, 3, 1]),
+    ];
+    for (i, (dims, centers, gsig, peaks, fdims, caiman_gsig)) in cases.into_iter().enumerate() {
+        let path = tmp.path().join(format!("result{i}.hdf5"));
+        let r = cnmf_result(&dims, &centers, gsig);
+        mesmerize_core::io::caiman_h5::write_result(&path, &r, &serde_json::json!({"case": i})).expect("write");
+        let o = Command::new(&py).arg(&script).arg(&path).output().expect("python");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let k = centers.len();
+        assert_eq!(v["dims"], serde_json::json!(fdims), "case {i}");
+        assert_eq!(v["peaks"], serde_json::json!(peaks), "case {i}: A[:, k].reshape(dims, order='F') peaks");
+        assert_eq!(v["A_shape"], serde_json::json!([dims.iter().product::<usize>(), k]));
+        assert_eq!(v["C_shape"], serde_json::json!([k, 9]));
+        assert_eq!(v["b_shape"], serde_json::json!([dims.iter().product::<usize>(), 1]));
+        assert_eq!(v["idx_components"], serde_json::json!([0, k - 1]));
+        assert_eq!(v["params"]["gSig"], serde_json::json!(caiman_gsig), "case {i}: CaImAn's gSig order");
+        assert_eq!(v["params"]["K"], 4);
+        assert_eq!(v["params"]["method_init"], "greedy_roi");
+        assert_eq!(v["params"]["rf"], serde_json::Value::Null);
+        assert_eq!(v["params"]["center_psf"], false);
+        assert_eq!(v["provenance"], serde_json::json!({"case": i}));
+        if let Some(c) = v.get("caiman") {
+            // CaImAn itself was importable: load_CNMF sees the same thing.
+            assert_eq!(c["A_shape"], v["A_shape"], "case {i}");
+            assert_eq!(c["C_shape"], v["C_shape"]);
+            assert_eq!(c["dims"], v["dims"]);
+            assert_eq!(c["peaks"], v["peaks"]);
+            assert_eq!(c["gSig"], serde_json::json!(caiman_gsig));
+            assert_eq!(c["K"], 4);
+            assert_eq!(c["idx_components"], v["idx_components"]);
+        }
+    }
+}

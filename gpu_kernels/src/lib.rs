@@ -3,6 +3,7 @@
 
 pub mod buffers;
 pub mod error;
+pub mod extraction;
 pub mod pipeline_cache;
 pub mod projection;
 pub mod registration;

@@ -51,6 +51,27 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both")]
         motion: String,
     },
+    /// CNMF-E correlation / PNR images of a simulated 1-photon movie (held in memory), wall time per device.
+    CorrPnr {
+        /// Frame size WxH, px.
+        #[arg(long, default_value = "256x256")]
+        size: String,
+        /// Frames.
+        #[arg(long, default_value_t = 2000)]
+        frames: usize,
+        /// gSig, px.
+        #[arg(long, default_value_t = 3.0)]
+        gsig: f64,
+        /// Which paths to time: cpu, gpu or both (auto).
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 3)]
+        seed: u64,
+        /// One JSON object per line on stdout instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
     /// Mean/max/std projection throughput of a movie on the CPU and on the GPU.
     Projection {
         /// Movie file.
@@ -66,6 +87,9 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Io { dir, gb, n, cold } => io(&dir, gb, n, cold),
         BenchCommand::Projection { file, device } => projection(&file, device),
+        BenchCommand::CorrPnr { size, frames, gsig, device, seed, json } => {
+            super::corr_pnr::bench(&size, frames, gsig, device, seed, json)
+        }
         BenchCommand::Mc { dir, size, frames, seed, motion } => mc(&dir, size, frames, seed, &motion),
     }
 }

@@ -1,6 +1,7 @@
 //! The command line (a stable contract: docs/cli.md): argument parsing and dispatch to one module per subcommand.
 
 mod bench;
+mod corr_pnr;
 mod info;
 mod mc;
 mod open;
@@ -68,6 +69,8 @@ pub enum Command {
     Projections(project::ProjectionArgs),
     /// NoRMCorre motion correction (rigid, or piecewise-rigid with --pw-rigid).
     Mc(mc::McArgs),
+    /// CNMF-E correlation and peak-to-noise-ratio images for a gSig (PREFIX_corr.tiff, PREFIX_pnr.tiff).
+    CorrPnr(corr_pnr::CorrPnrArgs),
     /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
     Simulate(simulate::SimulateArgs),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
@@ -116,7 +119,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Info { file, open, json }) => info::run(&file, &open, json),
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Mc(args)) => mc::run(&args),
+        Some(Command::CorrPnr(args)) => corr_pnr::run(&args),
         Some(Command::Projections(args)) => project::run(&args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }

@@ -4,12 +4,32 @@
 //! over `dims` (`y * W + x`, or `(z * H + y) * W + x`); footprints are sparse columns over the same pixel index.
 //! CaImAn's Fortran-order pixel index is produced only when results are written (`io::caiman_h5`).
 
+pub mod background;
+pub mod blur;
+pub mod cnmf;
+pub mod cnmfe;
 pub mod deconv;
+pub mod engine;
 pub mod error;
+pub mod evaluate;
+pub mod footprint;
+pub mod greedy;
+pub mod grid;
+pub mod hals;
+pub mod linalg;
+pub mod merge;
+pub mod mixtures;
+pub mod model;
 pub mod movie;
 pub mod params;
+pub mod params_json;
+pub mod patches;
+pub mod pixels;
+pub mod products;
 pub mod result;
+pub mod score;
 pub mod sparse;
+pub mod stats;
 pub mod summary;
 
 pub use error::ExtractionError;

@@ -1,0 +1,15 @@
+//! CNMF-E specifics (Zhou et al. 2018): the ring-model background and the correlation / PNR initialisation.
+//! 2D only; volumes go through 3D CNMF.
+
+pub mod blocks;
+pub mod cholesky;
+pub mod extract;
+pub mod frames;
+pub mod init;
+pub mod lagcov;
+pub mod ring;
+pub mod round;
+pub mod seeds;
+
+pub use init::{CnmfeInit, init_corr_pnr};
+pub use ring::{background_frame, fit_ring, subtract_background};

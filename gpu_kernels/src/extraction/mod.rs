@@ -1,0 +1,3 @@
+//! WGSL kernels of source extraction; each has its CPU twin in `mesmerize_core::extraction`.
+
+pub mod summary;
