@@ -1,7 +1,8 @@
 //! CNMF-E on simulated 1p movies: the ring background explains the true background, and the correlation / PNR
 //! initialisation finds the true neurons. Timing on a 256 x 256 x 2000 movie: the ignored `cnmfe_timing` test.
 
-use mesmerize_core::extraction::cnmfe::{fit_ring, subtract_background};
+use mesmerize_core::extraction::cnmfe::{fit_ring, init_corr_pnr, subtract_background};
+use mesmerize_core::extraction::params::{CnmfParams, Mode};
 use mesmerize_core::extraction::{Movie, SparseColumns};
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::simulate::{SimConfig, SimKind, Simulator, Truth};
@@ -164,4 +165,76 @@ fn cnmfe_timing() -> TestResult {
 
 fn gsiz() -> usize {
     std::env::var("CNMFE_GSIZ").ok().and_then(|s| s.parse().ok()).unwrap_or(11)
+}
+
+/// Value-weighted centroid `(row, column)` of each footprint.
+fn centroids(a: &SparseColumns, w: usize) -> Vec<(f64, f64)> {
+    (0..a.n_cols())
+        .map(|k| {
+            let (idx, val) = a.col(k);
+            let (mut sy, mut sx, mut s) = (0.0, 0.0, 0.0);
+            for (&p, &v) in idx.iter().zip(val) {
+                let v = f64::from(v);
+                sy += v * (p as usize / w) as f64;
+                sx += v * (p as usize % w) as f64;
+                s += v;
+            }
+            (sy / s, sx / s)
+        })
+        .collect()
+}
+
+/// Greedy one-to-one matching of true and found centres within `max_dist` px: (matched, found, true).
+fn match_centres(truth: &[(f64, f64)], found: &[(f64, f64)], max_dist: f64) -> (usize, usize, usize) {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, a) in truth.iter().enumerate() {
+        for (j, b) in found.iter().enumerate() {
+            let dist = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+            if dist <= max_dist {
+                pairs.push((dist, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut ut, mut uf) = (vec![false; truth.len()], vec![false; found.len()]);
+    let mut n = 0;
+    for (_, i, j) in pairs {
+        if !ut[i] && !uf[j] {
+            ut[i] = true;
+            uf[j] = true;
+            n += 1;
+        }
+    }
+    (n, found.len(), truth.len())
+}
+
+#[test]
+fn cnmfe_init_finds_true_neurons() -> TestResult {
+    let (sim, y) = one_p_movie(5)?;
+    let tr = sim.truth();
+    let mut p = CnmfParams::defaults(Mode::Cnmfe);
+    p.gsig = vec![5.0, 5.0];
+    p.gsiz = vec![gsiz(), gsiz()];
+    p.min_corr = 0.8;
+    p.min_pnr = std::env::var("CNMFE_MIN_PNR").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let t0 = std::time::Instant::now();
+    let init = init_corr_pnr(&y, &p, &NoProgress)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let truth: Vec<(f64, f64)> = tr.neurons.iter().map(|n| (n.cy, n.cx)).collect();
+    let found = centroids(&init.a, tr.width);
+    let (matched, nf, nt) = match_centres(&truth, &found, 4.0);
+    let recall = matched as f64 / nt as f64;
+    let false_pos = nf - matched;
+    eprintln!("init: {nf} found, {nt} true, {matched} matched within 4 px (recall {recall:.3}), {false_pos} unmatched; {secs:.2} s");
+    for (j, f) in found.iter().enumerate() {
+        let best = truth.iter().map(|a| ((a.0 - f.0).powi(2) + (a.1 - f.1).powi(2)).sqrt()).fold(f64::MAX, f64::min);
+        if best > 4.0 {
+            eprintln!("  unmatched found {j} at ({:.1}, {:.1}), nearest true {best:.1} px, nnz {}", f.0, f.1, init.a.col(j).0.len());
+        }
+    }
+    assert_eq!(init.c.dim(), (nf, y.t));
+    assert_eq!((init.corr.len(), init.pnr.len()), (y.d(), y.d()));
+    assert!(recall >= 0.9, "recall {recall}");
+    assert!(false_pos * 10 <= nt, "{false_pos} false positives");
+    Ok(())
 }

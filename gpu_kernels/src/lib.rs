@@ -10,5 +10,6 @@ pub mod registration;
 pub mod runtime;
 
 pub use error::GpuError;
+pub use extraction::products::GpuProducts;
 pub use projection::GpuProjector;
 pub use runtime::GpuContext;

@@ -1,6 +1,7 @@
 //! The command line (a stable contract: docs/cli.md): argument parsing and dispatch to one module per subcommand.
 
 mod bench;
+mod cnmf;
 mod corr_pnr;
 mod info;
 mod mc;
@@ -71,6 +72,10 @@ pub enum Command {
     Mc(mc::McArgs),
     /// CNMF-E correlation and peak-to-noise-ratio images for a gSig (PREFIX_corr.tiff, PREFIX_pnr.tiff).
     CorrPnr(corr_pnr::CorrPnrArgs),
+    /// CNMF source extraction (2D, or 3D for (t, z, y, x) movies); result in CaImAn's HDF5 layout.
+    Cnmf(cnmf::CnmfArgs),
+    /// CNMF-E source extraction for 1-photon movies; result in CaImAn's HDF5 layout.
+    Cnmfe(cnmf::CnmfArgs),
     /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
     Simulate(simulate::SimulateArgs),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
@@ -119,7 +124,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -139,6 +144,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Simulate(args)) => simulate::run(&args),
         Some(Command::Mc(args)) => mc::run(&args),
         Some(Command::CorrPnr(args)) => corr_pnr::run(&args),
+        Some(Command::Cnmf(args)) => cnmf::run(&args, false),
+        Some(Command::Cnmfe(args)) => cnmf::run(&args, true),
         Some(Command::Projections(args)) => project::run(&args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }

@@ -8,6 +8,7 @@ pub mod background;
 pub mod blur;
 pub mod cnmf;
 pub mod cnmfe;
+pub mod cnmfe_fit;
 pub mod deconv;
 pub mod engine;
 pub mod error;

@@ -63,6 +63,7 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
         let (more, _) = seed_round(&resid, &settings, budget - found.len(), progress)?;
         drop(resid);
         let added = more.len();
+        eprintln!("DEBUG round: {} then {added}", found.len());
         found.extend(more);
         ring = Some((r, found.len() - added));
         if added == 0 {

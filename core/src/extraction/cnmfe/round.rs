@@ -167,6 +167,7 @@ pub fn seed_round(
             }
             let neuron = Found { pixels, values, trace, center: (i, j), bbox: bb };
             update_around(&mut filtered, &neuron, &filter, &mut scratch, s, (&mut corr, &mut pnr), &mut map);
+            eprintln!("DEBUG seed ({i},{j}) v {:.1} support {} amax {amax:.1} cmax {:.3} -> pnr now {:.1} corr {:.2}", map.v[p].max(0.0), neuron.pixels.len(), neuron.trace.iter().copied().fold(0.0f32, f32::max), pnr[p], corr[p]);
             found.push(neuron);
             progress.advance(1);
             if found.len() >= budget {

@@ -1,0 +1,555 @@
+//! The CNMF factor products `A^T Y` and `Y C^T` (on a sparsity pattern) in WGSL
+//! (`shaders/compute/extraction/products.wgsl`); CPU twin: `mesmerize_core::extraction::products::CpuProducts`.
+//!
+//! [`GpuProducts`] uploads the pixel-major movie once, in chunks of whole pixel rows that fit the device's
+//! binding limits, and then serves [`FactorProducts`] calls: per call only the sparse pattern (and `C`) go up and
+//! the `K x T` / per-entry results come back.
+//!
+//! Which movie a call runs on: the engine passes `&PixelMajor` on every call, so each call identifies its movie
+//! by address, length, shape and a fingerprint of ~1000 sampled values ([`MovieKey`]).
+//! - the movie given to [`GpuProducts::new`] stays resident (the "primary"), whatever its size;
+//! - any other movie smaller than [`CPU_BELOW_BYTES`] (the per-patch sub-movies) is delegated to [`CpuProducts`]:
+//!   uploading it would cost about as much as the CPU product itself;
+//! - any other, larger movie (e.g. CNMF-E's background-subtracted movie) is uploaded into one "secondary" slot,
+//!   kept until a different large movie replaces it, so repeated HALS calls on it upload once.
+//!
+//! A movie must not be changed in place between calls while keeping its address: the fingerprint samples only
+//! ~1000 values. Any device failure during a call (out of memory, readback) is logged and the call is answered by
+//! [`CpuProducts`], since the trait has no error channel.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mesmerize_core::extraction::SparseColumns;
+use mesmerize_core::extraction::pixels::PixelMajor;
+use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
+use ndarray::Array2;
+
+use crate::buffers::uniform_from;
+use crate::error::GpuError;
+use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
+use crate::runtime::GpuContext;
+
+const WGSL: &str = include_str!("../../../shaders/compute/extraction/products.wgsl");
+/// Time points per `at_y` workgroup; keep in sync with `TILE` in products.wgsl.
+const TILE: usize = 256;
+/// Entries per `y_ct_on` workgroup; keep in sync with `PER_GROUP` in products.wgsl.
+const PER_GROUP: usize = 4;
+/// Most entries one `at_y` workgroup sums before writing a partial row (parallelism for dense columns vs the
+/// extra partial traffic, 1 / BLOCK of the movie reads).
+const BLOCK: usize = 256;
+/// Largest movie chunk held in one buffer unless the caller asks for less.
+const DEFAULT_CHUNK_BYTES: u64 = 1 << 30;
+/// Bytes written to the device per queue submission while uploading a movie.
+const UPLOAD_PIECE: usize = 64 << 20;
+/// Movies other than the resident one that are smaller than this (bytes) are computed on the CPU.
+pub const CPU_BELOW_BYTES: usize = 8 << 20;
+
+/// Uniforms of `products.wgsl`; keep in sync with its `Params`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    t: u32,
+    n_tiles: u32,
+    item_offset: u32,
+    item_count: u32,
+    pixel_offset: u32,
+    n_cols: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+/// The three kernels of products.wgsl, built once per device.
+#[derive(Clone, Copy)]
+enum Stage {
+    AtY,
+    AtYReduce,
+    YCtOn,
+}
+
+fn kernel(ctx: &GpuContext, stage: Stage) -> Arc<Kernel> {
+    use wgpu::BufferBindingType::{Storage, Uniform};
+    let ro = Storage { read_only: true };
+    let rw = Storage { read_only: false };
+    let (id, entry, entries) = match stage {
+        Stage::AtY => (
+            "extraction.products.at_y",
+            "at_y",
+            vec![buffer_entry(0, Uniform), buffer_entry(1, ro), buffer_entry(2, ro), buffer_entry(3, ro), buffer_entry(4, rw)],
+        ),
+        Stage::AtYReduce => (
+            "extraction.products.at_y_reduce",
+            "at_y_reduce",
+            vec![buffer_entry(0, Uniform), buffer_entry(5, ro), buffer_entry(6, ro), buffer_entry(7, rw)],
+        ),
+        Stage::YCtOn => (
+            "extraction.products.y_ct_on",
+            "y_ct_on",
+            vec![buffer_entry(0, Uniform), buffer_entry(1, ro), buffer_entry(8, ro), buffer_entry(9, ro), buffer_entry(10, rw)],
+        ),
+    };
+    ctx.pipelines().get_or_create(id, || build_kernel(&ctx.device, id, WGSL, entry, &entries))
+}
+
+/// Identity of a movie passed to a call: address, length, shape and a fingerprint of sampled values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MovieKey {
+    ptr: usize,
+    len: usize,
+    d: usize,
+    t: usize,
+    fingerprint: u64,
+}
+
+impl MovieKey {
+    /// Key of `y` (reads ~1000 values).
+    pub fn of(y: &PixelMajor) -> Self {
+        let n = y.data.len();
+        let step = (n / 1024).max(1);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |v: f32| h = (h ^ u64::from(v.to_bits())).wrapping_mul(0x0000_0100_0000_01b3);
+        for i in (0..n).step_by(step) {
+            mix(y.data[i]);
+        }
+        if let Some(&last) = y.data.last() {
+            mix(last);
+        }
+        Self { ptr: y.data.as_ptr() as usize, len: n, d: y.d, t: y.t, fingerprint: h }
+    }
+}
+
+/// Pixels from `first` on (as many as the buffer holds) of a resident movie.
+struct Chunk {
+    first: usize,
+    buffer: wgpu::Buffer,
+}
+
+/// A movie held on the device.
+struct Resident {
+    key: MovieKey,
+    pixels_per_chunk: usize,
+    chunks: Vec<Chunk>,
+}
+
+/// Grow-only per-call buffers, reused across calls (patterns shrink as components are pruned).
+#[derive(Default)]
+struct Scratch(HashMap<&'static str, wgpu::Buffer>);
+
+impl Scratch {
+    fn get(&mut self, device: &wgpu::Device, label: &'static str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let bytes = bytes.next_multiple_of(256).max(256);
+        if let Some(b) = self.0.get(label)
+            && b.size() >= bytes
+        {
+            return b.clone();
+        }
+        let b = device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: bytes, usage, mapped_at_creation: false });
+        self.0.insert(label, b.clone());
+        b
+    }
+}
+
+struct State {
+    primary: Resident,
+    secondary: Option<Resident>,
+    scratch: Scratch,
+}
+
+/// Which resident movie a call runs on.
+#[derive(Clone, Copy)]
+enum Slot {
+    Primary,
+    Secondary,
+}
+
+impl State {
+    /// The resident movie in `slot` and the scratch buffers, borrowed together.
+    fn parts(&mut self, slot: Slot) -> Option<(&Resident, &mut Scratch)> {
+        let res = match slot {
+            Slot::Primary => &self.primary,
+            Slot::Secondary => self.secondary.as_ref()?,
+        };
+        Some((res, &mut self.scratch))
+    }
+}
+
+/// [`FactorProducts`] on a wgpu device, holding the movie on the device between calls.
+pub struct GpuProducts {
+    ctx: GpuContext,
+    chunk_bytes: u64,
+    state: Mutex<State>,
+}
+
+fn storage_usage() -> wgpu::BufferUsages {
+    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
+}
+
+fn bg_entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }
+}
+
+fn u32_of(what: &str, v: usize) -> Result<u32, GpuError> {
+    u32::try_from(v).map_err(|_| GpuError::TooLarge(format!("{what} = {v} exceeds u32")))
+}
+
+/// Largest bytes one storage binding may hold on this device.
+fn max_binding(ctx: &GpuContext) -> u64 {
+    let l = ctx.device.limits();
+    u64::from(l.max_storage_buffer_binding_size).min(l.max_buffer_size)
+}
+
+/// Workgroup grid for `total` groups within the per-dimension limit (the kernels linearise `x + y * nx`).
+fn grid(ctx: &GpuContext, total: usize) -> Result<(u32, u32), GpuError> {
+    let max_dim = ctx.device.limits().max_compute_workgroups_per_dimension.max(1) as usize;
+    let gx = total.min(max_dim);
+    let gy = total.div_ceil(gx.max(1));
+    if gy > max_dim {
+        return Err(GpuError::TooLarge(format!("{total} workgroups exceed the dispatch limit")));
+    }
+    Ok((gx as u32, gy as u32))
+}
+
+/// The movie's chunks as device buffers (inside the caller's error scopes).
+fn upload_chunks(ctx: &GpuContext, y: &PixelMajor, pixels_per_chunk: usize) -> Result<Vec<Chunk>, GpuError> {
+    let mut chunks = Vec::new();
+    for (i, data) in y.data.chunks((pixels_per_chunk * y.t).max(1)).enumerate() {
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("extraction.products.movie"),
+            size: (data.len() as u64 * 4).max(4),
+            usage: storage_usage(),
+            mapped_at_creation: false,
+        });
+        // In pieces, waiting for each, so wgpu's staging copies stay small.
+        for (j, piece) in data.chunks(UPLOAD_PIECE / 4).enumerate() {
+            ctx.queue.write_buffer(&buffer, (j * UPLOAD_PIECE) as u64, bytemuck::cast_slice(piece));
+            ctx.queue.submit(None);
+            ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+        }
+        chunks.push(Chunk { first: i * pixels_per_chunk, buffer });
+    }
+    Ok(chunks)
+}
+
+fn upload(ctx: &GpuContext, y: &PixelMajor, chunk_cap: u64) -> Result<Resident, GpuError> {
+    let row_bytes = (y.t as u64 * 4).max(4);
+    let cap = max_binding(ctx).min(chunk_cap);
+    if row_bytes > cap {
+        return Err(GpuError::TooLarge(format!("one pixel's {} time points exceed the binding limit of {cap} bytes", y.t)));
+    }
+    u32_of("pixels", y.d)?;
+    let pixels_per_chunk = ((cap / row_bytes) as usize).max(1);
+    ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let chunks = upload_chunks(ctx, y, pixels_per_chunk);
+    let validation = pollster::block_on(ctx.device.pop_error_scope());
+    let oom = pollster::block_on(ctx.device.pop_error_scope());
+    let chunks = chunks?;
+    if let Some(e) = oom.or(validation) {
+        return Err(GpuError::TooLarge(format!("uploading a {} MB movie: {e}", (y.data.len() * 4) >> 20)));
+    }
+    tracing::debug!("products: movie {} x {} resident in {} chunk(s)", y.d, y.t, chunks.len());
+    Ok(Resident { key: MovieKey::of(y), pixels_per_chunk, chunks })
+}
+
+/// Copy `bytes` of `src` into the staging buffer within `enc`, submit, wait and read them back.
+fn finish_and_read(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    mut enc: wgpu::CommandEncoder,
+    src: &wgpu::Buffer,
+    len: usize,
+) -> Result<Vec<f32>, GpuError> {
+    let bytes = (len as u64 * 4).max(4);
+    let staging =
+        scratch.get(&ctx.device, "extraction.products.staging", bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+    enc.copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
+    ctx.queue.submit(Some(enc.finish()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slice = staging.slice(0..bytes);
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+    rx.recv()
+        .map_err(|e| GpuError::Readback(e.to_string()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let view = slice.get_mapped_range();
+    let mut out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+    drop(view);
+    staging.unmap();
+    out.truncate(len);
+    Ok(out)
+}
+
+/// `at_y` plan: entry blocks bucketed by chunk (each block within one column and one chunk) and the partial rows
+/// of each column.
+struct AtYPlan {
+    blocks: Vec<[u32; 4]>,
+    /// `(offset, count)` into `blocks` per chunk.
+    ranges: Vec<(u32, u32)>,
+    row_ptr: Vec<u32>,
+    rows: usize,
+}
+
+fn plan_at_y(a: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Result<AtYPlan, GpuError> {
+    let mut per_chunk: Vec<Vec<[u32; 4]>> = vec![Vec::new(); n_chunks];
+    let mut row_ptr = Vec::with_capacity(a.n_cols() + 1);
+    let mut rows = 0usize;
+    for k in 0..a.n_cols() {
+        row_ptr.push(u32_of("partial rows", rows)?);
+        let (s, e) = (a.indptr[k], a.indptr[k + 1]);
+        let mut i = s;
+        while i < e {
+            let chunk = a.indices[i] as usize / pixels_per_chunk;
+            let end_pixel = (chunk + 1) * pixels_per_chunk;
+            let lim = (i + BLOCK).min(e);
+            let mut j = i + 1;
+            while j < lim && (a.indices[j] as usize) < end_pixel && (a.indices[j] as usize) >= chunk * pixels_per_chunk {
+                j += 1;
+            }
+            per_chunk[chunk].push([u32_of("entry", i)?, u32_of("entry", j)?, u32_of("partial rows", rows)?, 0]);
+            rows += 1;
+            i = j;
+        }
+    }
+    row_ptr.push(u32_of("partial rows", rows)?);
+    let mut blocks = Vec::with_capacity(rows);
+    let mut ranges = Vec::with_capacity(n_chunks);
+    for b in per_chunk {
+        ranges.push((blocks.len() as u32, b.len() as u32));
+        blocks.extend(b);
+    }
+    Ok(AtYPlan { blocks, ranges, row_ptr, rows })
+}
+
+/// `y_ct_on` items `(entry, pixel, column, 0)` bucketed by chunk, with `(offset, count)` per chunk.
+fn plan_y_ct_on(pattern: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Result<(Vec<[u32; 4]>, Vec<(u32, u32)>), GpuError> {
+    let mut per_chunk: Vec<Vec<[u32; 4]>> = vec![Vec::new(); n_chunks];
+    u32_of("entries", pattern.indices.len())?;
+    for k in 0..pattern.n_cols() {
+        for e in pattern.indptr[k]..pattern.indptr[k + 1] {
+            let p = pattern.indices[e];
+            per_chunk[p as usize / pixels_per_chunk].push([e as u32, p, k as u32, 0]);
+        }
+    }
+    let mut items = Vec::with_capacity(pattern.indices.len());
+    let mut ranges = Vec::with_capacity(n_chunks);
+    for b in per_chunk {
+        ranges.push((items.len() as u32, b.len() as u32));
+        items.extend(b);
+    }
+    Ok((items, ranges))
+}
+
+impl GpuProducts {
+    /// Upload `y` (the movie most calls will use) and keep it on the device.
+    pub fn new(ctx: &GpuContext, y: &PixelMajor) -> Result<Self, GpuError> {
+        Self::with_chunk_bytes(ctx, y, DEFAULT_CHUNK_BYTES)
+    }
+
+    /// As [`GpuProducts::new`], with movie chunks of at most `chunk_bytes` (tests use it to force several chunks).
+    pub fn with_chunk_bytes(ctx: &GpuContext, y: &PixelMajor, chunk_bytes: u64) -> Result<Self, GpuError> {
+        let primary = upload(ctx, y, chunk_bytes)?;
+        Ok(Self { ctx: ctx.clone(), chunk_bytes, state: Mutex::new(State { primary, secondary: None, scratch: Scratch::default() }) })
+    }
+
+    /// Number of device buffers the resident movie is split into.
+    pub fn chunks(&self) -> usize {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).primary.chunks.len()
+    }
+
+    /// Where the device copy of `y` is, uploading it into the secondary slot if needed; `None`: use the CPU.
+    fn locate(&self, state: &mut State, y: &PixelMajor) -> Result<Option<Slot>, GpuError> {
+        let key = MovieKey::of(y);
+        if state.primary.key == key {
+            return Ok(Some(Slot::Primary));
+        }
+        if state.secondary.as_ref().is_some_and(|r| r.key == key) {
+            return Ok(Some(Slot::Secondary));
+        }
+        if y.data.len() * 4 < CPU_BELOW_BYTES {
+            return Ok(None);
+        }
+        tracing::debug!("products: uploading a second movie ({} x {})", y.d, y.t);
+        state.secondary = None;
+        state.secondary = Some(upload(&self.ctx, y, self.chunk_bytes)?);
+        Ok(Some(Slot::Secondary))
+    }
+
+    /// `A^T Y` on the device; `Ok(None)` when the CPU twin should answer.
+    fn try_at_y(&self, a: &SparseColumns, y: &PixelMajor) -> Result<Option<Array2<f32>>, GpuError> {
+        let (k, t) = (a.n_cols(), y.t);
+        if k == 0 || t == 0 || a.indices.is_empty() {
+            return Ok(Some(Array2::zeros((k, t))));
+        }
+        if a.indices.iter().any(|&p| p as usize >= y.d) {
+            return Ok(None);
+        }
+        let ctx = &self.ctx;
+        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = &mut *guard;
+        let Some(slot) = self.locate(state, y)? else { return Ok(None) };
+        let Some((res, sc)) = state.parts(slot) else { return Ok(None) };
+        let plan = plan_at_y(a, res.pixels_per_chunk, res.chunks.len())?;
+        let limit = max_binding(ctx);
+        let (partial_bytes, out_bytes, entry_bytes) = ((plan.rows * t * 4) as u64, (k * t * 4) as u64, (a.indices.len() * 8) as u64);
+        if partial_bytes.max(out_bytes).max(entry_bytes) > limit {
+            return Err(GpuError::TooLarge(format!("A^T Y of {k} columns x {t} frames exceeds the binding limit")));
+        }
+        let entries: Vec<[u32; 2]> = a.indices.iter().zip(&a.data).map(|(&p, &v)| [p, v.to_bits()]).collect();
+        let dev = &ctx.device;
+        let entries_buf = sc.get(dev, "extraction.products.entries", entry_bytes, storage_usage());
+        let blocks_buf = sc.get(dev, "extraction.products.blocks", (plan.blocks.len() * 16) as u64, storage_usage());
+        let row_ptr_buf = sc.get(dev, "extraction.products.row_ptr", (plan.row_ptr.len() * 4) as u64, storage_usage());
+        let partials = sc.get(dev, "extraction.products.partials", partial_bytes, storage_usage());
+        let out = sc.get(dev, "extraction.products.out_kt", out_bytes, storage_usage());
+        ctx.queue.write_buffer(&entries_buf, 0, bytemuck::cast_slice(&entries));
+        ctx.queue.write_buffer(&blocks_buf, 0, bytemuck::cast_slice(&plan.blocks));
+        ctx.queue.write_buffer(&row_ptr_buf, 0, bytemuck::cast_slice(&plan.row_ptr));
+        let n_tiles = t.div_ceil(TILE);
+        let base = Params {
+            t: u32_of("frames", t)?,
+            n_tiles: n_tiles as u32,
+            item_offset: 0,
+            item_count: 0,
+            pixel_offset: 0,
+            n_cols: k as u32,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        let pass1 = kernel(ctx, Stage::AtY);
+        let pass2 = kernel(ctx, Stage::AtYReduce);
+        let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("extraction.products.at_y") });
+        {
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("extraction.products.at_y"), timestamp_writes: None });
+            pass.set_pipeline(&pass1.pipeline);
+            for (chunk, &(offset, count)) in res.chunks.iter().zip(&plan.ranges) {
+                if count == 0 {
+                    continue;
+                }
+                let p = Params { item_offset: offset, item_count: count, pixel_offset: chunk.first as u32, ..base };
+                let params = uniform_from(dev, "extraction.products.at_y.params", &p);
+                let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("extraction.products.at_y.bind_group"),
+                    layout: &pass1.layout,
+                    entries: &[bg_entry(0, &params), bg_entry(1, &chunk.buffer), bg_entry(2, &entries_buf), bg_entry(3, &blocks_buf), bg_entry(4, &partials)],
+                });
+                let (gx, gy) = grid(ctx, count as usize * n_tiles)?;
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("extraction.products.at_y_reduce"),
+                timestamp_writes: None,
+            });
+            let params = uniform_from(dev, "extraction.products.at_y_reduce.params", &base);
+            let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("extraction.products.at_y_reduce.bind_group"),
+                layout: &pass2.layout,
+                entries: &[bg_entry(0, &params), bg_entry(5, &row_ptr_buf), bg_entry(6, &partials), bg_entry(7, &out)],
+            });
+            let (gx, gy) = grid(ctx, k * n_tiles)?;
+            pass.set_pipeline(&pass2.pipeline);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+        let data = finish_and_read(ctx, sc, enc, &out, k * t)?;
+        Array2::from_shape_vec((k, t), data).map(Some).map_err(|e| GpuError::Readback(e.to_string()))
+    }
+
+    /// `Y C^T` on the pattern's entries on the device; `Ok(None)` when the CPU twin should answer.
+    fn try_y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Result<Option<Vec<f32>>, GpuError> {
+        let (n, t) = (pattern.indices.len(), y.t);
+        if n == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        if c.ncols() != t || c.nrows() < pattern.n_cols() || pattern.indices.iter().any(|&p| p as usize >= y.d) {
+            return Ok(None);
+        }
+        if t == 0 {
+            return Ok(Some(vec![0.0; n]));
+        }
+        let ctx = &self.ctx;
+        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = &mut *guard;
+        let Some(slot) = self.locate(state, y)? else { return Ok(None) };
+        let Some((res, sc)) = state.parts(slot) else { return Ok(None) };
+        let (items, ranges) = plan_y_ct_on(pattern, res.pixels_per_chunk, res.chunks.len())?;
+        let c_bytes = (c.len() * 4) as u64;
+        if c_bytes.max((items.len() * 16) as u64) > max_binding(ctx) {
+            return Err(GpuError::TooLarge(format!("C of {} x {t} exceeds the binding limit", c.nrows())));
+        }
+        let dev = &ctx.device;
+        let items_buf = sc.get(dev, "extraction.products.items", (items.len() * 16) as u64, storage_usage());
+        let c_buf = sc.get(dev, "extraction.products.c", c_bytes, storage_usage());
+        let out = sc.get(dev, "extraction.products.out_e", (n * 4) as u64, storage_usage());
+        ctx.queue.write_buffer(&items_buf, 0, bytemuck::cast_slice(&items));
+        match c.as_slice() {
+            Some(s) => ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(s)),
+            None => ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(&c.iter().copied().collect::<Vec<f32>>())),
+        }
+        let kern = kernel(ctx, Stage::YCtOn);
+        let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("extraction.products.y_ct_on") });
+        {
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("extraction.products.y_ct_on"), timestamp_writes: None });
+            pass.set_pipeline(&kern.pipeline);
+            for (chunk, &(offset, count)) in res.chunks.iter().zip(&ranges) {
+                if count == 0 {
+                    continue;
+                }
+                let p = Params {
+                    t: u32_of("frames", t)?,
+                    n_tiles: 0,
+                    item_offset: offset,
+                    item_count: count,
+                    pixel_offset: chunk.first as u32,
+                    n_cols: pattern.n_cols() as u32,
+                    _pad0: 0,
+                    _pad1: 0,
+                };
+                let params = uniform_from(dev, "extraction.products.y_ct_on.params", &p);
+                let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("extraction.products.y_ct_on.bind_group"),
+                    layout: &kern.layout,
+                    entries: &[bg_entry(0, &params), bg_entry(1, &chunk.buffer), bg_entry(8, &items_buf), bg_entry(9, &c_buf), bg_entry(10, &out)],
+                });
+                let (gx, gy) = grid(ctx, (count as usize).div_ceil(PER_GROUP))?;
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+        }
+        finish_and_read(ctx, sc, enc, &out, n).map(Some)
+    }
+}
+
+impl FactorProducts for GpuProducts {
+    fn at_y(&self, a: &SparseColumns, y: &PixelMajor) -> Array2<f32> {
+        match self.try_at_y(a, y) {
+            Ok(Some(out)) => out,
+            Ok(None) => CpuProducts.at_y(a, y),
+            Err(e) => {
+                tracing::warn!("GPU A^T Y failed ({e}); computing it on the CPU");
+                CpuProducts.at_y(a, y)
+            }
+        }
+    }
+
+    fn y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Vec<f32> {
+        match self.try_y_ct_on(y, c, pattern) {
+            Ok(Some(out)) => out,
+            Ok(None) => CpuProducts.y_ct_on(y, c, pattern),
+            Err(e) => {
+                tracing::warn!("GPU Y C^T failed ({e}); computing it on the CPU");
+                CpuProducts.y_ct_on(y, c, pattern)
+            }
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("gpu: {}", self.ctx.describe())
+    }
+}
