@@ -105,6 +105,10 @@ fn products_match_cpu_twin_on_random_data() {
     check("patch movie (CPU)", &one, &small, &a3, &random_traces(a3.n_cols(), 64, &mut rng));
     // And back to the resident movie.
     check("resident again", &one, &y, &a, &c);
+    let n = one.counts();
+    eprintln!("calls: {n:?}");
+    assert_eq!((n.cpu, n.failed), (2, 0), "only the patch movie goes to the CPU, nothing fails");
+    assert_eq!(many.counts().failed, 0);
 }
 
 /// Timing at a moderate size (d = 65536, t = 2000, K = 120 x ~400 entries + 1 dense column); opt in with
@@ -142,4 +146,5 @@ fn products_timing() {
         eprintln!("{name}: at_y {ta:.1} ms, y_ct_on {tc:.1} ms (K={}, nnz={})", a.n_cols(), a.indices.len());
     }
     check("timing problem", &gpu, &y, &a, &c);
+    assert_eq!(gpu.counts().failed, 0);
 }

@@ -18,6 +18,7 @@
 //! [`CpuProducts`], since the trait has no error channel.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mesmerize_core::extraction::SparseColumns;
@@ -31,10 +32,10 @@ use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/products.wgsl");
-/// Time points per `at_y` workgroup; keep in sync with `TILE` in products.wgsl.
-const TILE: usize = 256;
+/// vec4s (4 time points each) per `at_y` workgroup; keep in sync with `TILE4` in products.wgsl.
+const TILE4: usize = 64;
 /// Entries per `y_ct_on` workgroup; keep in sync with `PER_GROUP` in products.wgsl.
-const PER_GROUP: usize = 4;
+const PER_GROUP: usize = 32;
 /// Most entries one `at_y` workgroup sums before writing a partial row (parallelism for dense columns vs the
 /// extra partial traffic, 1 / BLOCK of the movie reads).
 const BLOCK: usize = 256;
@@ -49,7 +50,7 @@ pub const CPU_BELOW_BYTES: usize = 8 << 20;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
-    t: u32,
+    t4: u32,
     n_tiles: u32,
     item_offset: u32,
     item_count: u32,
@@ -178,6 +179,18 @@ pub struct GpuProducts {
     ctx: GpuContext,
     chunk_bytes: u64,
     state: Mutex<State>,
+    counts: [AtomicU64; 3],
+}
+
+/// How the calls so far were answered (for logs and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallCounts {
+    /// By the device.
+    pub gpu: u64,
+    /// Delegated to the CPU twin by rule (small other movies, shapes the kernels do not take).
+    pub cpu: u64,
+    /// Answered by the CPU twin after a device failure (logged).
+    pub failed: u64,
 }
 
 fn storage_usage() -> wgpu::BufferUsages {
@@ -190,6 +203,11 @@ fn bg_entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
 
 fn u32_of(what: &str, v: usize) -> Result<u32, GpuError> {
     u32::try_from(v).map_err(|_| GpuError::TooLarge(format!("{what} = {v} exceeds u32")))
+}
+
+/// Time points per row on the device: padded to whole vec4s.
+fn padded(t: usize) -> usize {
+    t.next_multiple_of(4)
 }
 
 /// Largest bytes one storage binding may hold on this device.
@@ -211,17 +229,31 @@ fn grid(ctx: &GpuContext, total: usize) -> Result<(u32, u32), GpuError> {
 
 /// The movie's chunks as device buffers (inside the caller's error scopes).
 fn upload_chunks(ctx: &GpuContext, y: &PixelMajor, pixels_per_chunk: usize) -> Result<Vec<Chunk>, GpuError> {
+    let (t, tp) = (y.t, padded(y.t));
+    let rows_per_piece = (UPLOAD_PIECE / (tp * 4)).max(1);
     let mut chunks = Vec::new();
-    for (i, data) in y.data.chunks((pixels_per_chunk * y.t).max(1)).enumerate() {
+    let mut staged = Vec::new();
+    for (i, data) in y.data.chunks(pixels_per_chunk * t).enumerate() {
+        let pixels = data.len() / t;
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("extraction.products.movie"),
-            size: (data.len() as u64 * 4).max(4),
+            size: (pixels * tp * 4) as u64,
             usage: storage_usage(),
             mapped_at_creation: false,
         });
-        // In pieces, waiting for each, so wgpu's staging copies stay small.
-        for (j, piece) in data.chunks(UPLOAD_PIECE / 4).enumerate() {
-            ctx.queue.write_buffer(&buffer, (j * UPLOAD_PIECE) as u64, bytemuck::cast_slice(piece));
+        // In pieces, waiting for each, so wgpu's staging copies stay small; rows padded with zeros to `tp`.
+        for (j, piece) in data.chunks(rows_per_piece * t).enumerate() {
+            let bytes: &[u8] = if tp == t {
+                bytemuck::cast_slice(piece)
+            } else {
+                staged.clear();
+                for row in piece.chunks(t) {
+                    staged.extend_from_slice(row);
+                    staged.resize(staged.len() + tp - t, 0.0f32);
+                }
+                bytemuck::cast_slice(&staged)
+            };
+            ctx.queue.write_buffer(&buffer, (j * rows_per_piece * tp * 4) as u64, bytes);
             ctx.queue.submit(None);
             ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
         }
@@ -231,7 +263,10 @@ fn upload_chunks(ctx: &GpuContext, y: &PixelMajor, pixels_per_chunk: usize) -> R
 }
 
 fn upload(ctx: &GpuContext, y: &PixelMajor, chunk_cap: u64) -> Result<Resident, GpuError> {
-    let row_bytes = (y.t as u64 * 4).max(4);
+    if y.t == 0 || y.d == 0 {
+        return Err(GpuError::TooLarge(format!("an empty movie ({} x {}) cannot be held on the device", y.d, y.t)));
+    }
+    let row_bytes = padded(y.t) as u64 * 4;
     let cap = max_binding(ctx).min(chunk_cap);
     if row_bytes > cap {
         return Err(GpuError::TooLarge(format!("one pixel's {} time points exceed the binding limit of {cap} bytes", y.t)));
@@ -350,7 +385,19 @@ impl GpuProducts {
     /// As [`GpuProducts::new`], with movie chunks of at most `chunk_bytes` (tests use it to force several chunks).
     pub fn with_chunk_bytes(ctx: &GpuContext, y: &PixelMajor, chunk_bytes: u64) -> Result<Self, GpuError> {
         let primary = upload(ctx, y, chunk_bytes)?;
-        Ok(Self { ctx: ctx.clone(), chunk_bytes, state: Mutex::new(State { primary, secondary: None, scratch: Scratch::default() }) })
+        let state = Mutex::new(State { primary, secondary: None, scratch: Scratch::default() });
+        Ok(Self { ctx: ctx.clone(), chunk_bytes, state, counts: Default::default() })
+    }
+
+    /// How the calls so far were answered.
+    pub fn counts(&self) -> CallCounts {
+        let [gpu, cpu, failed] = self.counts.each_ref().map(|c| c.load(Ordering::Relaxed));
+        CallCounts { gpu, cpu, failed }
+    }
+
+    /// Count one call answered by `path` (0 device, 1 CPU by rule, 2 CPU after a failure).
+    fn count(&self, path: usize) {
+        self.counts[path].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Number of device buffers the resident movie is split into.
@@ -392,7 +439,8 @@ impl GpuProducts {
         let Some((res, sc)) = state.parts(slot) else { return Ok(None) };
         let plan = plan_at_y(a, res.pixels_per_chunk, res.chunks.len())?;
         let limit = max_binding(ctx);
-        let (partial_bytes, out_bytes, entry_bytes) = ((plan.rows * t * 4) as u64, (k * t * 4) as u64, (a.indices.len() * 8) as u64);
+        let tp = padded(t);
+        let (partial_bytes, out_bytes, entry_bytes) = ((plan.rows * tp * 4) as u64, (k * tp * 4) as u64, (a.indices.len() * 8) as u64);
         if partial_bytes.max(out_bytes).max(entry_bytes) > limit {
             return Err(GpuError::TooLarge(format!("A^T Y of {k} columns x {t} frames exceeds the binding limit")));
         }
@@ -406,9 +454,9 @@ impl GpuProducts {
         ctx.queue.write_buffer(&entries_buf, 0, bytemuck::cast_slice(&entries));
         ctx.queue.write_buffer(&blocks_buf, 0, bytemuck::cast_slice(&plan.blocks));
         ctx.queue.write_buffer(&row_ptr_buf, 0, bytemuck::cast_slice(&plan.row_ptr));
-        let n_tiles = t.div_ceil(TILE);
+        let n_tiles = (tp / 4).div_ceil(TILE4);
         let base = Params {
-            t: u32_of("frames", t)?,
+            t4: u32_of("frames", tp / 4)?,
             n_tiles: n_tiles as u32,
             item_offset: 0,
             item_count: 0,
@@ -456,7 +504,8 @@ impl GpuProducts {
             pass.set_bind_group(0, &bg, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
-        let data = finish_and_read(ctx, sc, enc, &out, k * t)?;
+        let data = finish_and_read(ctx, sc, enc, &out, k * tp)?;
+        let data = if tp == t { data } else { data.chunks(tp).flat_map(|row| &row[..t]).copied().collect() };
         Array2::from_shape_vec((k, t), data).map(Some).map_err(|e| GpuError::Readback(e.to_string()))
     }
 
@@ -478,7 +527,8 @@ impl GpuProducts {
         let Some(slot) = self.locate(state, y)? else { return Ok(None) };
         let Some((res, sc)) = state.parts(slot) else { return Ok(None) };
         let (items, ranges) = plan_y_ct_on(pattern, res.pixels_per_chunk, res.chunks.len())?;
-        let c_bytes = (c.len() * 4) as u64;
+        let tp = padded(t);
+        let c_bytes = (c.nrows() * tp * 4) as u64;
         if c_bytes.max((items.len() * 16) as u64) > max_binding(ctx) {
             return Err(GpuError::TooLarge(format!("C of {} x {t} exceeds the binding limit", c.nrows())));
         }
@@ -488,8 +538,15 @@ impl GpuProducts {
         let out = sc.get(dev, "extraction.products.out_e", (n * 4) as u64, storage_usage());
         ctx.queue.write_buffer(&items_buf, 0, bytemuck::cast_slice(&items));
         match c.as_slice() {
-            Some(s) => ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(s)),
-            None => ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(&c.iter().copied().collect::<Vec<f32>>())),
+            Some(s) if tp == t => ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(s)),
+            _ => {
+                let mut rows = Vec::with_capacity(c.nrows() * tp);
+                for row in c.rows() {
+                    rows.extend(row.iter().copied());
+                    rows.resize(rows.len() + tp - t, 0.0f32);
+                }
+                ctx.queue.write_buffer(&c_buf, 0, bytemuck::cast_slice(&rows));
+            }
         }
         let kern = kernel(ctx, Stage::YCtOn);
         let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("extraction.products.y_ct_on") });
@@ -502,7 +559,7 @@ impl GpuProducts {
                     continue;
                 }
                 let p = Params {
-                    t: u32_of("frames", t)?,
+                    t4: u32_of("frames", tp / 4)?,
                     n_tiles: 0,
                     item_offset: offset,
                     item_count: count,
@@ -529,9 +586,16 @@ impl GpuProducts {
 impl FactorProducts for GpuProducts {
     fn at_y(&self, a: &SparseColumns, y: &PixelMajor) -> Array2<f32> {
         match self.try_at_y(a, y) {
-            Ok(Some(out)) => out,
-            Ok(None) => CpuProducts.at_y(a, y),
+            Ok(Some(out)) => {
+                self.count(0);
+                out
+            }
+            Ok(None) => {
+                self.count(1);
+                CpuProducts.at_y(a, y)
+            }
             Err(e) => {
+                self.count(2);
                 tracing::warn!("GPU A^T Y failed ({e}); computing it on the CPU");
                 CpuProducts.at_y(a, y)
             }
@@ -540,9 +604,16 @@ impl FactorProducts for GpuProducts {
 
     fn y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Vec<f32> {
         match self.try_y_ct_on(y, c, pattern) {
-            Ok(Some(out)) => out,
-            Ok(None) => CpuProducts.y_ct_on(y, c, pattern),
+            Ok(Some(out)) => {
+                self.count(0);
+                out
+            }
+            Ok(None) => {
+                self.count(1);
+                CpuProducts.y_ct_on(y, c, pattern)
+            }
             Err(e) => {
+                self.count(2);
                 tracing::warn!("GPU Y C^T failed ({e}); computing it on the CPU");
                 CpuProducts.y_ct_on(y, c, pattern)
             }

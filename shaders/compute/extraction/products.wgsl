@@ -1,20 +1,24 @@
 // The heavy products of the CNMF updates on a pixel-major movie (`y[p * t + i]`), A in CSC over pixels.
 // CPU twin: core/src/extraction/products.rs (CpuProducts); Rust side: gpu_kernels/src/extraction/products.rs.
 //
-// The movie lives on the device in chunks of whole pixel rows (one storage buffer each); every dispatch sees one
-// chunk and the items (entry blocks or entries) whose pixels fall in it, so `pixel - pixel_offset` indexes the chunk.
+// Layout: every pixel's time series is padded with zeros to `t4` vec4s (so all loads are 16-byte vec4 loads and
+// padded lanes add nothing); so are the rows of `c`, the partials and the `K x t4` output. The movie lives in
+// chunks of whole pixel rows (one storage buffer each); every dispatch sees one chunk and the items (entry blocks
+// or entries) whose pixels fall in it, so `pixel - pixel_offset` indexes the chunk.
 //
-// at_y        pass 1: one workgroup per (block of <= 256 entries of one column within one chunk, tile of 256 time
-//             points); each invocation owns one time point and sums `a_e * y[p_e, t]` over the block's entries in
-//             order (the CPU twin's axpy order), writing one partial row. Reads of y are contiguous in time.
+// at_y        pass 1: one workgroup per (block of <= 256 entries of one column within one chunk, tile of 64 vec4 =
+//             256 time points); each invocation owns 4 time points and sums `a_e * y[p_e, t..t+4]` over the block's
+//             entries in order (the CPU twin's axpy order), writing one partial row. A workgroup reads 1 KB of
+//             contiguous time series per entry.
 // at_y_reduce pass 2: `out[k, t]` = sum of column k's partial rows, in order (the CPU twin sums its blocks so too).
-// y_ct_on     one group of LANES invocations per stored entry (p, k): strided partial dots of y[p, :] . c[k, :]
-//             (contiguous reads), then a tree reduction in workgroup memory.
+// y_ct_on     LANES invocations per stored entry (p, k), PER_GROUP entries per workgroup: strided vec4 partial
+//             dots of y[p, :] . c[k, :] (LANES * 16 contiguous bytes per step), one barrier, then lane 0 sums the
+//             LANES partials (few lanes, so no tree and a single barrier, which software rasterisers charge dearly).
 
 // Uniforms; keep in sync with `Params` in gpu_kernels/src/extraction/products.rs.
 struct Params {
-    t: u32,             // time points
-    n_tiles: u32,       // ceil(t / 256), time tiles of at_y
+    t4: u32,            // vec4s per padded time series, ceil(t / 4)
+    n_tiles: u32,       // ceil(t4 / TILE4), time tiles of at_y
     item_offset: u32,   // first item of this chunk's dispatch
     item_count: u32,    // items in this dispatch
     pixel_offset: u32,  // first pixel held by this chunk's buffer
@@ -23,19 +27,19 @@ struct Params {
     _pad1: u32,
 };
 
-const TILE: u32 = 256u;       // time points per at_y workgroup; keep in sync with TILE in products.rs
-const LANES: u32 = 64u;       // invocations per entry in y_ct_on
-const PER_GROUP: u32 = 4u;    // entries per y_ct_on workgroup (LANES * PER_GROUP = 256); keep in sync with products.rs
+const TILE4: u32 = 64u;       // vec4s per at_y workgroup (its size); keep in sync with TILE4 in products.rs
+const LANES: u32 = 8u;        // invocations per entry in y_ct_on
+const PER_GROUP: u32 = 32u;   // entries per y_ct_on workgroup (LANES * PER_GROUP = 256); keep in sync with products.rs
 
 @group(0) @binding(0) var<uniform> params: Params;
 
 // ---- at_y, pass 1 -------------------------------------------------------------------------------------------------
-@group(0) @binding(1) var<storage, read> y: array<f32>;                   // one chunk, pixel-major
+@group(0) @binding(1) var<storage, read> y: array<vec4<f32>>;             // one chunk, pixel-major, padded
 @group(0) @binding(2) var<storage, read> entries: array<vec2<u32>>;       // (pixel, bitcast value), CSC order
 @group(0) @binding(3) var<storage, read> blocks: array<vec4<u32>>;        // (entry start, entry end, partial row, 0)
-@group(0) @binding(4) var<storage, read_write> partials: array<f32>;      // rows x t
+@group(0) @binding(4) var<storage, read_write> partials: array<vec4<f32>>; // rows x t4
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn at_y(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -43,25 +47,25 @@ fn at_y(
 ) {
     let g = wid.x + wid.y * nwg.x;
     let block = g / params.n_tiles;
-    let ti = (g % params.n_tiles) * TILE + lid;
-    if (block >= params.item_count || ti >= params.t) {
+    let ti = (g % params.n_tiles) * TILE4 + lid;
+    if (block >= params.item_count || ti >= params.t4) {
         return;
     }
     let b = blocks[params.item_offset + block];
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     for (var e = b.x; e < b.y; e = e + 1u) {
         let en = entries[e];
-        acc = acc + bitcast<f32>(en.y) * y[(en.x - params.pixel_offset) * params.t + ti];
+        acc = acc + bitcast<f32>(en.y) * y[(en.x - params.pixel_offset) * params.t4 + ti];
     }
-    partials[b.z * params.t + ti] = acc;
+    partials[b.z * params.t4 + ti] = acc;
 }
 
 // ---- at_y, pass 2 -------------------------------------------------------------------------------------------------
 @group(0) @binding(5) var<storage, read> row_ptr: array<u32>;            // n_cols + 1 partial-row offsets
-@group(0) @binding(6) var<storage, read> partials_in: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out_kt: array<f32>;       // n_cols x t
+@group(0) @binding(6) var<storage, read> partials_in: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> out_kt: array<vec4<f32>>; // n_cols x t4
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn at_y_reduce(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -69,20 +73,20 @@ fn at_y_reduce(
 ) {
     let g = wid.x + wid.y * nwg.x;
     let k = g / params.n_tiles;
-    let ti = (g % params.n_tiles) * TILE + lid;
-    if (k >= params.n_cols || ti >= params.t) {
+    let ti = (g % params.n_tiles) * TILE4 + lid;
+    if (k >= params.n_cols || ti >= params.t4) {
         return;
     }
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     for (var r = row_ptr[k]; r < row_ptr[k + 1u]; r = r + 1u) {
-        acc = acc + partials_in[r * params.t + ti];
+        acc = acc + partials_in[r * params.t4 + ti];
     }
-    out_kt[k * params.t + ti] = acc;
+    out_kt[k * params.t4 + ti] = acc;
 }
 
 // ---- y_ct_on ------------------------------------------------------------------------------------------------------
 @group(0) @binding(8) var<storage, read> items: array<vec4<u32>>;        // (entry id, pixel, column, 0)
-@group(0) @binding(9) var<storage, read> c: array<f32>;                  // n_cols x t
+@group(0) @binding(9) var<storage, read> c: array<vec4<f32>>;            // n_cols x t4
 @group(0) @binding(10) var<storage, read_write> out_e: array<f32>;       // one value per stored entry
 
 var<workgroup> red: array<f32, 256>;
@@ -99,24 +103,22 @@ fn y_ct_on(
     let i = g * PER_GROUP + slot;
     let valid = i < params.item_count;
     var it = vec4<u32>(0u);
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     if (valid) {
         it = items[params.item_offset + i];
-        let yb = (it.y - params.pixel_offset) * params.t;
-        let cb = it.z * params.t;
-        for (var ti = lane; ti < params.t; ti = ti + LANES) {
+        let yb = (it.y - params.pixel_offset) * params.t4;
+        let cb = it.z * params.t4;
+        for (var ti = lane; ti < params.t4; ti = ti + LANES) {
             acc = acc + y[yb + ti] * c[cb + ti];
         }
     }
-    red[lid] = acc;
+    red[lid] = (acc.x + acc.y) + (acc.z + acc.w);
     workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s = s >> 1u) {
-        if (lane < s) {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        workgroupBarrier();
-    }
     if (valid && lane == 0u) {
-        out_e[it.x] = red[lid];
+        var s = 0.0;
+        for (var l = 0u; l < LANES; l = l + 1u) {
+            s = s + red[lid + l];
+        }
+        out_e[it.x] = s;
     }
 }

@@ -166,7 +166,11 @@ pub fn seed_round(
                 }
             }
             let neuron = Found { pixels, values, trace, center: (i, j), bbox: bb };
+            let before: f32 = (0..t).map(|ti| filtered.data[ti * d + p]).fold(f32::MIN, f32::max);
+            let pnr_before = pnr[p];
             update_around(&mut filtered, &neuron, &filter, &mut scratch, s, (&mut corr, &mut pnr), &mut map);
+            let after: f32 = (0..t).map(|ti| filtered.data[ti * d + p]).fold(f32::MIN, f32::max);
+            eprintln!("DEBUG filt max {before:.1} -> {after:.1}, pnr {pnr_before:.1}; raw regress a(ctr) {:.1}", ex.a[ctr]);
             eprintln!("DEBUG seed ({i},{j}) v {:.1} support {} amax {amax:.1} cmax {:.3} -> pnr now {:.1} corr {:.2}", map.v[p].max(0.0), neuron.pixels.len(), neuron.trace.iter().copied().fold(0.0f32, f32::max), pnr[p], corr[p]);
             found.push(neuron);
             progress.advance(1);
