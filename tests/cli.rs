@@ -233,3 +233,39 @@ fn corr_pnr_writes_two_images_brightest_at_the_neurons() {
     let reasons: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert!(reasons.len() == 1 && reasons[0].contains("gSig"), "{err}");
 }
+
+#[test]
+fn cnmf_with_caiman_grouped_params_writes_a_scoreable_result_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "2p", "--out", "d", "--seed", "5", "--size", "96x96", "--frames", "400"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    // CaImAn's grouped CNMFParams form, with one unknown key that must be named in a warning.
+    let params = r#"{"data": {"decay_time": 0.5}, "init": {"K": 20, "gSig": [4, 4], "gSiz": [11, 11], "nb": 1},
+        "preprocess": {"p": 2}, "merging": {"merge_thr": 0.8}, "quality": {"min_SNR": 2.5, "rval_thr": 0.8, "use_cnn": false},
+        "init_typo": 3}"#;
+    std::fs::write(dir.path().join("p.json"), params).expect("write");
+    let o = mesmerize(&["cnmf", "d/movie.tiff", "--params", "p.json", "--out", "r.hdf5", "--device", "cpu", "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("init_typo"), "unknown key not reported: {}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document on stdout");
+    assert!(summary["components"].as_u64().unwrap_or(0) > 0);
+    let r = mesmerize_core::io::caiman_h5::read_result(&dir.path().join("r.hdf5")).expect("read result");
+    let truth = mesmerize_core::simulate::Truth::read_h5(&dir.path().join("d/truth.h5")).expect("truth");
+    let s = mesmerize_core::extraction::score::score(&r, &truth, true, 4.0);
+    assert!(s.f1 >= 0.9 && s.median_trace_r >= 0.9, "{s:?}");
+    assert_eq!(r.params.fr, 30.0, "fr comes from the movie's metadata when the params leave it out");
+    // gSig larger than the field of view, and a constant movie: one-line errors, no result file.
+    std::fs::write(dir.path().join("big.json"), r#"{"gSig": [400, 400]}"#).expect("write");
+    let o = mesmerize(&["cnmf", "d/movie.tiff", "--params", "big.json", "--out", "bad.hdf5", "--device", "cpu"], dir.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).to_lowercase().contains("gsig"), "{}", stderr(&o));
+    assert!(!dir.path().join("bad.hdf5").exists());
+    let mut w = mesmerize_core::io::tiff::TiffWriter::create(&dir.path().join("flat.tiff"), mesmerize_core::StackShape::movie(20, 16, 16), mesmerize_core::Dtype::U16, None).expect("w");
+    for _ in 0..20 {
+        w.write_plane(&[7.0f32; 256]).expect("write");
+    }
+    w.finish().expect("finish");
+    let o = mesmerize(&["cnmfe", "flat.tiff", "--out", "flat.hdf5", "--device", "cpu"], dir.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("constant"), "{}", stderr(&o));
+}

@@ -86,8 +86,9 @@ fn products_match_cpu_twin_on_random_data() {
     edge.push_col(vec![(0, 0.5), (d as u32 - 1, 2.0)]);
     check("edge columns", &one, &y, &edge, &random_traces(2, t, &mut rng));
 
-    // 7 chunks of 449 pixels (the last one shorter): blocks and entries split at chunk boundaries.
-    let many = GpuProducts::with_chunk_bytes(&ctx, &y, 449 * t as u64 * 4).expect("upload in chunks");
+    // 7 chunks of 449 pixels (the last one shorter; rows are padded to whole vec4s on the device): blocks and
+    // entries split at chunk boundaries.
+    let many = GpuProducts::with_chunk_bytes(&ctx, &y, 449 * t.next_multiple_of(4) as u64 * 4).expect("upload in chunks");
     assert_eq!(many.chunks(), d.div_ceil(449));
     check("7 chunks", &many, &y, &a, &c);
 
