@@ -232,6 +232,15 @@ fn cnmfe_init_finds_true_neurons() -> TestResult {
             eprintln!("  unmatched found {j} at ({:.1}, {:.1}), nearest true {best:.1} px, nnz {}", f.0, f.1, init.a.col(j).0.len());
         }
     }
+    for (j, f) in found.iter().enumerate().take(6) {
+        let (k, _) = truth.iter().enumerate().map(|(k, a)| (k, ((a.0 - f.0).powi(2) + (a.1 - f.1).powi(2)).sqrt())).fold((0, f64::MAX), |b, x| if x.1 < b.1 { x } else { b });
+        let tmax = tr.trace(k).iter().copied().fold(0.0f32, f32::max);
+        let (idx, val) = init.a.col(j);
+        let amax = val.iter().copied().fold(0.0f32, f32::max);
+        let cmax = init.c.row(j).iter().copied().fold(0.0f32, f32::max);
+        let _ = idx;
+        eprintln!("DEBUG found {j}: amax*cmax {:.1}, true trace max {tmax:.1}", amax * cmax);
+    }
     assert_eq!(init.c.dim(), (nf, y.t));
     assert_eq!((init.corr.len(), init.pnr.len()), (y.d(), y.d()));
     assert!(recall >= 0.9, "recall {recall}");
