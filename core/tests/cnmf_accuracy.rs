@@ -59,7 +59,30 @@ fn cnmf_2p_finds_neurons_and_traces() {
         eprintln!("patches={patches}: {:.2}s K={} accepted {:?}\n all {:?}\n timings {:?}", t.elapsed().as_secs_f64(), r.k(), s, sa, r.timings);
         assert!(s.f1 >= 0.95, "F1 {s:?}");
         assert!(s.median_trace_r >= 0.95, "trace r {s:?}");
+        let sr = spike_correlation(&r, &truth);
+        eprintln!("median spike-train correlation (2-frame bins): {sr:.3}");
+        assert!(sr >= 0.8, "spike correlation {sr}");
     }
+}
+
+/// Median correlation of matched components' deconvolved spikes `S` with the true spikes, both summed over
+/// 2-frame bins (the simulator's traces are AR(2)).
+fn spike_correlation(r: &mesmerize_core::extraction::CnmfResult, truth: &mesmerize_core::simulate::Truth) -> f64 {
+    use mesmerize_core::extraction::score::{centroids, match_centroids, truth_centroids};
+    let found: Vec<[f64; 3]> = r.idx_components.iter().map(|&i| centroids(r)[i]).collect();
+    let pairs = match_centroids(&found, &truth_centroids(truth), 4.0);
+    let t = truth.frames;
+    let bin = |v: &[f32]| -> Vec<f32> { v.chunks(2).map(|c| c.iter().sum()).collect() };
+    let mut rs: Vec<f64> = pairs
+        .iter()
+        .map(|&(i, j)| {
+            let s = r.s.row(r.idx_components[i]).to_vec();
+            let ts = &truth.spikes[j * t..(j + 1) * t];
+            mesmerize_core::extraction::linalg::pearson(&bin(&s), &bin(ts))
+        })
+        .collect();
+    rs.sort_by(f64::total_cmp);
+    rs[rs.len() / 2]
 }
 
 

@@ -58,7 +58,7 @@ pub fn extract_ac(filtered: &[f32], raw: &[f32], t: usize, (bh, bw): (usize, usi
     }
     // Regressors: trace, median raw value of the background pixels (when there are any), constant.
     let mut cols: Vec<Vec<f64>> = vec![c.clone()];
-    if !bg.is_empty() {
+    if !bg.is_empty() && std::env::var("NOBG").is_err() {
         let mut buf = Vec::with_capacity(bg.len());
         cols.push(
             (0..t)
