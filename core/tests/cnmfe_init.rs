@@ -11,6 +11,9 @@ use rayon::prelude::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// Neuron window gSiz for the simulator's gSig = 5 neurons (CaImAn's default 2 gSig + 1).
+const GSIZ: usize = 11;
+
 /// A small noisy 1p movie (128 x 128 x 600, fixed seed) rendered in memory, with its simulator.
 fn one_p_movie(seed: u64) -> Result<(Simulator, Movie), Box<dyn std::error::Error>> {
     let mut cfg = SimConfig::new(SimKind::OneP);
@@ -96,7 +99,7 @@ fn cnmfe_ring_background_matches_truth() -> TestResult {
     let everywhere = vec![true; d];
     // With the true neurons removed, the ring model must reproduce the background everywhere.
     let (a, c) = true_ac(tr);
-    let ring = fit_ring(&y, &a, &c, gsiz(), 1.5, 2, &NoProgress)?;
+    let ring = fit_ring(&y, &a, &c, GSIZ, 1.5, 2, &NoProgress)?;
     let ymb = subtract_background(&y, &a, &c, &ring);
     let est: Vec<f32> = y.data.iter().zip(&ymb.data).map(|(a, b)| a - b).collect();
     let (rms, corr) = background_scores(&est, &truth_b, d, &everywhere);
@@ -119,7 +122,7 @@ fn cnmfe_ring_background_matches_truth() -> TestResult {
     // Without any neurons (the first CNMF-E round), the background in neuron-free pixels is still right.
     let a0 = SparseColumns::new(d);
     let c0 = Array2::zeros((0, y.t));
-    let ring0 = fit_ring(&y, &a0, &c0, gsiz(), 1.5, 2, &NoProgress)?;
+    let ring0 = fit_ring(&y, &a0, &c0, GSIZ, 1.5, 2, &NoProgress)?;
     let ymb0 = subtract_background(&y, &a0, &c0, &ring0);
     let est0: Vec<f32> = y.data.iter().zip(&ymb0.data).map(|(a, b)| a - b).collect();
     let (rms0, corr0) = background_scores(&est0, &truth_b, d, &free);
@@ -152,7 +155,7 @@ fn cnmfe_timing() -> TestResult {
     let d = y.d();
     let a0 = SparseColumns::new(d);
     let c0 = Array2::zeros((0, y.t));
-    let gsiz: usize = std::env::var("CNMFE_GSIZ").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
+    let gsiz: usize = std::env::var("CNMFE_GSIZ").ok().and_then(|s| s.parse().ok()).unwrap_or(GSIZ);
     let t0 = Instant::now();
     let ring = fit_ring(&y, &a0, &c0, gsiz, 1.5, 2, &NoProgress)?;
     eprintln!("fit_ring {:?}: {:.2} s (W nnz {})", y.dims, t0.elapsed().as_secs_f64(), ring.w.data.len());
@@ -160,11 +163,13 @@ fn cnmfe_timing() -> TestResult {
     let ymb = subtract_background(&y, &a0, &c0, &ring);
     eprintln!("subtract_background: {:.2} s", t0.elapsed().as_secs_f64());
     drop(ymb);
+    let mut p = CnmfParams::defaults(Mode::Cnmfe);
+    p.gsig = vec![5.0, 5.0];
+    p.gsiz = vec![gsiz, gsiz];
+    let t0 = Instant::now();
+    let init = init_corr_pnr(&y, &p, &NoProgress)?;
+    eprintln!("init_corr_pnr: {:.2} s, {} neurons", t0.elapsed().as_secs_f64(), init.a.n_cols());
     Ok(())
-}
-
-fn gsiz() -> usize {
-    std::env::var("CNMFE_GSIZ").ok().and_then(|s| s.parse().ok()).unwrap_or(11)
 }
 
 /// Value-weighted centroid `(row, column)` of each footprint.
@@ -214,9 +219,9 @@ fn cnmfe_init_finds_true_neurons() -> TestResult {
     let tr = sim.truth();
     let mut p = CnmfParams::defaults(Mode::Cnmfe);
     p.gsig = vec![5.0, 5.0];
-    p.gsiz = vec![gsiz(), gsiz()];
+    p.gsiz = vec![GSIZ, GSIZ];
     p.min_corr = 0.8;
-    p.min_pnr = std::env::var("CNMFE_MIN_PNR").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    p.min_pnr = 10.0;
     let t0 = std::time::Instant::now();
     let init = init_corr_pnr(&y, &p, &NoProgress)?;
     let secs = t0.elapsed().as_secs_f64();
@@ -225,21 +230,19 @@ fn cnmfe_init_finds_true_neurons() -> TestResult {
     let (matched, nf, nt) = match_centres(&truth, &found, 4.0);
     let recall = matched as f64 / nt as f64;
     let false_pos = nf - matched;
-    eprintln!("init: {nf} found, {nt} true, {matched} matched within 4 px (recall {recall:.3}), {false_pos} unmatched; {secs:.2} s");
+    eprintln!(
+        "init: {nf} found, {nt} true, {matched} matched within 4 px (recall {recall:.3}), {false_pos} unmatched; {secs:.2} s"
+    );
     for (j, f) in found.iter().enumerate() {
         let best = truth.iter().map(|a| ((a.0 - f.0).powi(2) + (a.1 - f.1).powi(2)).sqrt()).fold(f64::MAX, f64::min);
         if best > 4.0 {
-            eprintln!("  unmatched found {j} at ({:.1}, {:.1}), nearest true {best:.1} px, nnz {}", f.0, f.1, init.a.col(j).0.len());
+            eprintln!(
+                "  unmatched found {j} at ({:.1}, {:.1}), nearest true {best:.1} px, nnz {}",
+                f.0,
+                f.1,
+                init.a.col(j).0.len()
+            );
         }
-    }
-    for (j, f) in found.iter().enumerate().take(6) {
-        let (k, _) = truth.iter().enumerate().map(|(k, a)| (k, ((a.0 - f.0).powi(2) + (a.1 - f.1).powi(2)).sqrt())).fold((0, f64::MAX), |b, x| if x.1 < b.1 { x } else { b });
-        let tmax = tr.trace(k).iter().copied().fold(0.0f32, f32::max);
-        let (idx, val) = init.a.col(j);
-        let amax = val.iter().copied().fold(0.0f32, f32::max);
-        let cmax = init.c.row(j).iter().copied().fold(0.0f32, f32::max);
-        let _ = idx;
-        eprintln!("DEBUG found {j}: amax*cmax {:.1}, true trace max {tmax:.1}", amax * cmax);
     }
     assert_eq!(init.c.dim(), (nf, y.t));
     assert_eq!((init.corr.len(), init.pnr.len()), (y.d(), y.d()));

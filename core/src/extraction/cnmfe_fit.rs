@@ -88,17 +88,21 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
     let mut yb = PixelMajor::from_movie(&subtract_background(movie, &a, &c, &ring));
     for round in 0..rounds {
         eng.check()?;
+        let last = round + 1 == rounds;
         refine(&mut model, &yb, p, eng, 1)?;
-        if round + 1 == rounds && prune_mixtures(&mut model, 0.8, 0.1) > 0 {
+        if last && prune_mixtures(&mut model, 0.8, 0.1) > 0 {
             refine(&mut model, &yb, p, eng, 1)?;
         }
-        a = model.a_sparse();
-        c = traces_of(&model, movie.t);
-        ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
-        drop(yb);
-        yb = PixelMajor::from_movie(&subtract_background(movie, &a, &c, &ring));
-        update_temporal(&mut model, &yb, eng.products, 3);
-        model.prune_empty();
+        if !last {
+            // The ring is refitted between rounds; the last round keeps the background it was fitted against.
+            a = model.a_sparse();
+            c = traces_of(&model, movie.t);
+            ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
+            drop(yb);
+            yb = PixelMajor::from_movie(&subtract_background(movie, &a, &c, &ring));
+            update_temporal(&mut model, &yb, eng.products, 3);
+            model.prune_empty();
+        }
         eng.progress.advance(1);
     }
     timings.push(("updates".into(), t1.elapsed().as_secs_f64()));

@@ -15,7 +15,8 @@
 //!
 //! A movie must not be changed in place between calls while keeping its address: the fingerprint samples only
 //! ~1000 values. Any device failure during a call (out of memory, readback) is logged and the call is answered by
-//! [`CpuProducts`], since the trait has no error channel.
+//! [`CpuProducts`], since the trait has no error channel; a movie that failed to upload stays on the CPU.
+//! Calls from several threads are served one at a time (one lock around the device state).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -138,7 +139,7 @@ struct Scratch(HashMap<&'static str, wgpu::Buffer>);
 
 impl Scratch {
     fn get(&mut self, device: &wgpu::Device, label: &'static str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-        let bytes = bytes.next_multiple_of(256).max(256);
+        let bytes = bytes.next_multiple_of(16).max(16);
         if let Some(b) = self.0.get(label)
             && b.size() >= bytes
         {
@@ -153,6 +154,8 @@ impl Scratch {
 struct State {
     primary: Resident,
     secondary: Option<Resident>,
+    /// The last movie whose upload failed: answered on the CPU without retrying.
+    failed: Option<MovieKey>,
     scratch: Scratch,
 }
 
@@ -316,6 +319,19 @@ fn finish_and_read(
     Ok(out)
 }
 
+/// Work items bucketed by movie chunk (chunk-major) and `(offset, count)` of each chunk's items.
+type Bucketed = (Vec<[u32; 4]>, Vec<(u32, u32)>);
+
+fn concat(per_chunk: Vec<Vec<[u32; 4]>>) -> Bucketed {
+    let mut items = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
+    let mut ranges = Vec::with_capacity(per_chunk.len());
+    for b in per_chunk {
+        ranges.push((items.len() as u32, b.len() as u32));
+        items.extend(b);
+    }
+    (items, ranges)
+}
+
 /// `at_y` plan: entry blocks bucketed by chunk (each block within one column and one chunk) and the partial rows
 /// of each column.
 struct AtYPlan {
@@ -348,17 +364,12 @@ fn plan_at_y(a: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Res
         }
     }
     row_ptr.push(u32_of("partial rows", rows)?);
-    let mut blocks = Vec::with_capacity(rows);
-    let mut ranges = Vec::with_capacity(n_chunks);
-    for b in per_chunk {
-        ranges.push((blocks.len() as u32, b.len() as u32));
-        blocks.extend(b);
-    }
+    let (blocks, ranges) = concat(per_chunk);
     Ok(AtYPlan { blocks, ranges, row_ptr, rows })
 }
 
 /// `y_ct_on` items `(entry, pixel, column, 0)` bucketed by chunk, with `(offset, count)` per chunk.
-fn plan_y_ct_on(pattern: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Result<(Vec<[u32; 4]>, Vec<(u32, u32)>), GpuError> {
+fn plan_y_ct_on(pattern: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Result<Bucketed, GpuError> {
     let mut per_chunk: Vec<Vec<[u32; 4]>> = vec![Vec::new(); n_chunks];
     u32_of("entries", pattern.indices.len())?;
     for k in 0..pattern.n_cols() {
@@ -367,13 +378,7 @@ fn plan_y_ct_on(pattern: &SparseColumns, pixels_per_chunk: usize, n_chunks: usiz
             per_chunk[p as usize / pixels_per_chunk].push([e as u32, p, k as u32, 0]);
         }
     }
-    let mut items = Vec::with_capacity(pattern.indices.len());
-    let mut ranges = Vec::with_capacity(n_chunks);
-    for b in per_chunk {
-        ranges.push((items.len() as u32, b.len() as u32));
-        items.extend(b);
-    }
-    Ok((items, ranges))
+    Ok(concat(per_chunk))
 }
 
 impl GpuProducts {
@@ -385,7 +390,7 @@ impl GpuProducts {
     /// As [`GpuProducts::new`], with movie chunks of at most `chunk_bytes` (tests use it to force several chunks).
     pub fn with_chunk_bytes(ctx: &GpuContext, y: &PixelMajor, chunk_bytes: u64) -> Result<Self, GpuError> {
         let primary = upload(ctx, y, chunk_bytes)?;
-        let state = Mutex::new(State { primary, secondary: None, scratch: Scratch::default() });
+        let state = Mutex::new(State { primary, secondary: None, failed: None, scratch: Scratch::default() });
         Ok(Self { ctx: ctx.clone(), chunk_bytes, state, counts: Default::default() })
     }
 
@@ -414,12 +419,18 @@ impl GpuProducts {
         if state.secondary.as_ref().is_some_and(|r| r.key == key) {
             return Ok(Some(Slot::Secondary));
         }
-        if y.data.len() * 4 < CPU_BELOW_BYTES {
+        if y.data.len() * 4 < CPU_BELOW_BYTES || state.failed == Some(key) {
             return Ok(None);
         }
         tracing::debug!("products: uploading a second movie ({} x {})", y.d, y.t);
         state.secondary = None;
-        state.secondary = Some(upload(&self.ctx, y, self.chunk_bytes)?);
+        match upload(&self.ctx, y, self.chunk_bytes) {
+            Ok(r) => state.secondary = Some(r),
+            Err(e) => {
+                state.failed = Some(key);
+                return Err(e);
+            }
+        }
         Ok(Some(Slot::Secondary))
     }
 

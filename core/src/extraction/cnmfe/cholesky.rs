@@ -9,7 +9,7 @@ pub fn cholesky_solve(g: &mut [f64], n: usize, b: &mut [f64]) -> bool {
         for k in 0..j {
             diag -= g[j * n + k] * g[j * n + k];
         }
-        if !(diag > 0.0) || !diag.is_finite() {
+        if diag.is_nan() || diag <= 0.0 || !diag.is_finite() {
             return false;
         }
         let ljj = diag.sqrt();

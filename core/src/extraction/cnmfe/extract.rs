@@ -1,6 +1,6 @@
 //! One neuron from one seed (CaImAn's `extract_ac`): its trace is the mean normalised filtered activity of the
 //! pixels that correlate > 0.9 with the seed; its footprint is the coefficient of that trace when the raw data
-//! in the box are regressed on [trace, local background, constant], cleaned up (non-negative, decreasing away
+//! in the box are regressed on [trace, constant], cleaned up (non-negative, decreasing away
 //! from the peak, one connected piece), and the trace's baseline is removed.
 
 use crate::extraction::deconv::noise::{NoiseMethod, psd_noise};
@@ -9,8 +9,6 @@ use super::cholesky::cholesky_solve;
 
 /// Pixels correlating above this with the seed define the trace.
 const MIN_CORR_NEURON: f32 = 0.9;
-/// Pixels correlating below this with the seed estimate the local background.
-const MAX_CORR_BG: f32 = 0.3;
 
 /// Footprint (box image, row-major `bh x bw`) and trace of one seed.
 #[derive(Debug, Clone)]
@@ -48,29 +46,18 @@ pub fn extract_ac(filtered: &[f32], raw: &[f32], t: usize, (bh, bw): (usize, usi
         }
     }
     let neuron: Vec<usize> = (0..n).filter(|&j| corr[j] > f64::from(MIN_CORR_NEURON)).collect();
-    let bg: Vec<usize> = (0..n).filter(|&j| corr[j] < f64::from(MAX_CORR_BG)).collect();
     if neuron.is_empty() {
         return None;
     }
-    let mut c: Vec<f64> = (0..t).map(|ti| neuron.iter().map(|&j| z(ti, j)).sum::<f64>() / neuron.len() as f64).collect();
+    let mut c: Vec<f64> =
+        (0..t).map(|ti| neuron.iter().map(|&j| z(ti, j)).sum::<f64>() / neuron.len() as f64).collect();
     if c.iter().map(|v| v * v).sum::<f64>() == 0.0 {
         return None;
     }
-    // Regressors: trace, median raw value of the background pixels (when there are any), constant.
-    let mut cols: Vec<Vec<f64>> = vec![c.clone()];
-    if !bg.is_empty() && std::env::var("NOBG").is_err() {
-        let mut buf = Vec::with_capacity(bg.len());
-        cols.push(
-            (0..t)
-                .map(|ti| {
-                    buf.clear();
-                    buf.extend(bg.iter().map(|&j| raw[ti * n + j]));
-                    median(&mut buf)
-                })
-                .collect(),
-        );
-    }
-    cols.push(vec![1.0; t]);
+    // Regressors: trace and constant. CaImAn adds the median raw value of the weakly correlated pixels as a local
+    // background; with 1p neurons as large as the box, those pixels hold the neuron's own surround and the fit
+    // then gave footprints ~6 x too small on our simulations, so it is left out.
+    let cols: Vec<Vec<f64>> = vec![c.clone(), vec![1.0; t]];
     let a = regress_first(&cols, raw, t, n)?;
     let a = clean_footprint(a, bh, bw, ctr);
     // Baseline: median of the trace where it is flat or rising by less than its noise.

@@ -10,11 +10,11 @@ use ndarray::Array2;
 
 use super::ring::{fit_ring, subtract_background};
 use super::round::{Found, RoundSettings, seed_round};
+use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
 use crate::extraction::params::CnmfParams;
 use crate::extraction::result::RingBackground;
 use crate::extraction::sparse::SparseColumns;
-use crate::extraction::ExtractionError;
 use crate::progress::Progress;
 
 /// What CNMF-E's initialisation hands to the CNMF updates, plus the seed images for display and tuning.
@@ -63,7 +63,6 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
         let (more, _) = seed_round(&resid, &settings, budget - found.len(), progress)?;
         drop(resid);
         let added = more.len();
-        eprintln!("DEBUG round: {} then {added}", found.len());
         found.extend(more);
         ring = Some((r, found.len() - added));
         if added == 0 {

@@ -87,7 +87,7 @@ pub fn fit_ring(
     progress: &dyn Progress,
 ) -> Result<RingBackground, ExtractionError> {
     let (h, w) = check_inputs(y, a, c)?;
-    if ssub_b == 0 || gsiz == 0 || !(ring_size_factor > 0.0) {
+    if ssub_b == 0 || gsiz == 0 || ring_size_factor.is_nan() || ring_size_factor <= 0.0 {
         return Err(ExtractionError::BadParameter(format!(
             "ring background needs ssub_B >= 1, gSiz >= 1 and ring_size_factor > 0 (got {ssub_b}, {gsiz}, {ring_size_factor})"
         )));
@@ -98,23 +98,12 @@ pub fn fit_ring(
     let lags = LagSet::for_ring(&ring);
     progress.start("CNMF-E ring background", (3 * hd) as u64);
 
-    let clock = std::time::Instant::now();
-    let c0 = cpu();
     let b0 = baseline(y, a, c);
-    let t_b0 = cpu();
     let (x, within) = binned_residual(y, a, c, &b0, (h, w), ssub_b, progress)?;
-    let t_x = cpu();
     progress.advance(hd as u64);
     let cov = lag_covariances(&x, &lags, progress)?;
-    let t_cov = cpu();
     drop(x);
     let cols = solve_weights(&cov, &within, &lags, &ring, (hd, wd), progress)?;
-    let t_solve = cpu();
-    eprintln!(
-        "TIMING cpu0 {c0:.2} wall {:.2} b0 {t_b0:.2} x {t_x:.2} cov {t_cov:.2} solve {t_solve:.2} lags {}",
-        clock.elapsed().as_secs_f64(),
-        lags.lags.len()
-    );
 
     let mut wmat = SparseColumns::new(hd * wd);
     for col in cols {
@@ -372,12 +361,4 @@ mod tests {
         assert!(r.iter().all(|&(y, x)| y * y + x * x > 64 && y * y + x * x <= 81));
         assert!((44..=64).contains(&r.len()), "{}", r.len());
     }
-}
-
-fn cpu() -> f64 {
-    let st = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<&str> = st.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    (f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0))
-        / 100.0
 }

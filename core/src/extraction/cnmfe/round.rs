@@ -9,11 +9,11 @@ use rayon::prelude::*;
 
 use super::extract::extract_ac;
 use super::seeds::{SearchMap, score};
+use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
 use crate::extraction::params::CnmfParams;
 use crate::extraction::summary::corr_pnr::{CorrPnr, corr_pnr_from_filtered, corr_pnr_of};
 use crate::extraction::summary::gsig_filter::{FilterScratch, GsigFilter, filter_movie};
-use crate::extraction::ExtractionError;
 use crate::progress::{NoProgress, Progress};
 
 /// A neuron found by a round: footprint over full-frame pixels (C order) and its non-negative trace.
@@ -166,12 +166,7 @@ pub fn seed_round(
                 }
             }
             let neuron = Found { pixels, values, trace, center: (i, j), bbox: bb };
-            let before: f32 = (0..t).map(|ti| filtered.data[ti * d + p]).fold(f32::MIN, f32::max);
-            let pnr_before = pnr[p];
             update_around(&mut filtered, &neuron, &filter, &mut scratch, s, (&mut corr, &mut pnr), &mut map);
-            let after: f32 = (0..t).map(|ti| filtered.data[ti * d + p]).fold(f32::MIN, f32::max);
-            eprintln!("DEBUG filt max {before:.1} -> {after:.1}, pnr {pnr_before:.1}; raw regress a(ctr) {:.1}", ex.a[ctr]);
-            eprintln!("DEBUG seed ({i},{j}) v {:.1} support {} amax {amax:.1} cmax {:.3} -> pnr now {:.1} corr {:.2}", map.v[p].max(0.0), neuron.pixels.len(), neuron.trace.iter().copied().fold(0.0f32, f32::max), pnr[p], corr[p]);
             found.push(neuron);
             progress.advance(1);
             if found.len() >= budget {
@@ -186,8 +181,9 @@ pub fn seed_round(
 /// CaImAn's quick check: the seed's frame-to-frame differences have a jump of at least 3 standard deviations.
 fn has_transient(filtered: &Movie, p: usize) -> bool {
     let d = filtered.d();
-    let diffs: Vec<f64> =
-        (1..filtered.t).map(|t| f64::from(filtered.data[t * d + p]) - f64::from(filtered.data[(t - 1) * d + p])).collect();
+    let diffs: Vec<f64> = (1..filtered.t)
+        .map(|t| f64::from(filtered.data[t * d + p]) - f64::from(filtered.data[(t - 1) * d + p]))
+        .collect();
     let n = diffs.len() as f64;
     let mean = diffs.iter().sum::<f64>() / n;
     let sd = (diffs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
