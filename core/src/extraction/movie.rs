@@ -86,3 +86,26 @@ impl Movie {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(r: Result<Movie, ExtractionError>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn bad_movies_are_refused_with_a_reason() {
+        let good: Vec<f32> = (0..20 * 16 * 16).map(|i| (i % 7) as f32).collect();
+        assert!(Movie::new(vec![16, 16], 20, good.clone()).is_ok());
+        let mut nan = good.clone();
+        nan[5 * 256 + 3] = f32::NAN;
+        assert!(msg(Movie::new(vec![16, 16], 20, nan)).contains("frame 5 has NaN"));
+        assert!(msg(Movie::new(vec![16, 16], 20, vec![3.0; 20 * 256])).contains("constant"));
+        assert!(msg(Movie::new(vec![16, 16], 19, good.clone())).contains("expected 19 frames"));
+        assert!(msg(Movie::new(vec![4, 64], 20, good.clone())).contains("too small"));
+        assert!(msg(Movie::new(vec![16, 16], 2, good[..512].to_vec())).contains("too few"));
+        assert!(msg(Movie::new(vec![2, 2, 2, 32], 20, good)).contains("spatial dims"));
+    }
+}

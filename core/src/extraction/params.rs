@@ -77,7 +77,7 @@ pub struct CnmfParams {
     pub min_pixel: usize,
     /// `nb` (`gnb`): global background components; CNMF-E: 0 = ring model, -1 = none, > 0 = low rank.
     pub nb: i64,
-    /// `ring_size_factor`: ring radius as a multiple of `gSiz / 2` (CNMF-E background).
+    /// `ring_size_factor`: ring radius as a multiple of `gSiz` on the `ssub_B` grid, as CaImAn (CNMF-E background).
     pub ring_size_factor: f64,
     /// `ssub`: spatial downsampling during initialisation.
     pub ssub: usize,
