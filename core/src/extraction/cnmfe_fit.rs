@@ -19,6 +19,30 @@ use super::pixels::PixelMajor;
 use super::result::{CnmfResult, RingBackground};
 use super::sparse::SparseColumns;
 
+/// Frames per block when building the background-subtracted movie directly in pixel-major order.
+const BLOCK_FRAMES: usize = 256;
+
+/// `Y - B` (ring model) as a pixel-major movie, built block by block so the frame-major copy never exists whole
+/// (peak memory: the movie, the result and two blocks).
+pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
+    use rayon::prelude::*;
+    let (d, t) = (movie.d(), movie.t);
+    let mut out = PixelMajor { d, t, data: vec![0f32; d * t] };
+    for t0 in (0..t).step_by(BLOCK_FRAMES) {
+        let t1 = (t0 + BLOCK_FRAMES).min(t);
+        let block = Movie { dims: movie.dims.clone(), t: t1 - t0, data: movie.data[t0 * d..t1 * d].to_vec() };
+        let cb = c.slice(ndarray::s![.., t0..t1]).to_owned();
+        let yb = subtract_background(&block, a, &cb, ring);
+        let nb = t1 - t0;
+        out.data.par_chunks_mut(t).enumerate().for_each(|(p, row)| {
+            for (i, v) in row[t0..t1].iter_mut().enumerate().take(nb) {
+                *v = yb.data[i * d + p];
+            }
+        });
+    }
+    out
+}
+
 /// Footprints and traces as a model without low-rank background (the ring model is subtracted from the data).
 fn to_model(grid: Grid, a: &SparseColumns, c: &Array2<f32>, p: &CnmfParams) -> Model {
     let radius = support_radius(p);
@@ -52,7 +76,7 @@ fn seeded(movie: &Movie, ain: &SparseColumns, p: &CnmfParams, eng: &Engine) -> R
     let gsiz = p.gsiz.last().copied().unwrap_or(11);
     let zero = Array2::<f32>::zeros((ain.n_cols(), movie.t));
     let ring = fit_ring(movie, ain, &zero, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
-    let yb = PixelMajor::from_movie(&subtract_background(movie, ain, &zero, &ring));
+    let yb = background_subtracted(movie, ain, &zero, &ring);
     let grid = Grid::from_dims(&movie.dims);
     let mut m = to_model(grid, ain, &zero, p);
     m.c.iter_mut().for_each(|c| c.iter_mut().for_each(|v| *v = 1.0));
@@ -85,7 +109,7 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
     let t1 = Instant::now();
     eng.progress.start("CNMF-E updates", rounds as u64);
     let mut model = to_model(grid, &a, &c, p);
-    let mut yb = PixelMajor::from_movie(&subtract_background(movie, &a, &c, &ring));
+    let mut yb = background_subtracted(movie, &a, &c, &ring);
     for round in 0..rounds {
         eng.check()?;
         let last = round + 1 == rounds;
@@ -99,7 +123,7 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
             c = traces_of(&model, movie.t);
             ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
             drop(yb);
-            yb = PixelMajor::from_movie(&subtract_background(movie, &a, &c, &ring));
+            yb = background_subtracted(movie, &a, &c, &ring);
             update_temporal(&mut model, &yb, eng.products, 3);
             model.prune_empty();
         }
