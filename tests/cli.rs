@@ -145,7 +145,7 @@ fn mc_on_the_gpu_agrees_with_the_cpu() {
 fn ctrl_c_cancels_cleanly_and_leaves_no_partial_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("big");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
         .args(["simulate", "--kind", "2p", "--size", "512x512", "--frames", "5000", "--out"])
         .arg(&out)
         .stderr(std::process::Stdio::piped())
