@@ -54,16 +54,9 @@ pub fn blur_movie(y: &PixelMajor, grid: &Grid, sigma: [f64; 3], half: [usize; 3]
 /// Blur of a small image given on `region` (zero outside), evaluated on the region grown by the kernel half-widths
 /// (clipped to `grid`); returns the grown region and the values on it.
 pub fn blur_patch(vals: &[f32], region: &Region, grid: &Grid, sigma: [f64; 3], half: [usize; 3]) -> (Region, Vec<f32>) {
-    let mut centre = [0; 3];
-    let mut h = [0; 3];
-    for a in 0..3 {
-        centre[a] = region.lo[a];
-        h[a] = half[a];
-    }
     let lo: [usize; 3] = std::array::from_fn(|a| region.lo[a].saturating_sub(half[a]));
     let hi: [usize; 3] = std::array::from_fn(|a| (region.lo[a] + region.len[a] + half[a]).min(grid.dims[a]));
     let out_r = Region { lo, len: std::array::from_fn(|a| hi[a] - lo[a]) };
-    let _ = (centre, h);
     // Embed, then blur axis by axis on the grown box.
     let mut cur = vec![0f32; out_r.size()];
     for (i, &v) in vals.iter().enumerate() {

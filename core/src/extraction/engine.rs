@@ -102,6 +102,7 @@ fn to_array(rows: &[Vec<f32>], t: usize) -> Array2<f32> {
 }
 
 /// Turn a fitted model into a result: residual traces, deconvolution (`p`), evaluation and dF/F.
+#[allow(clippy::too_many_arguments)] // each argument is a distinct input of the result; a struct would only rename them
 pub fn finalize(
     mut model: Model,
     y: &PixelMajor,

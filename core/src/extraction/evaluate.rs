@@ -60,7 +60,7 @@ pub fn event_snr(trace: &[f32], n: usize) -> f32 {
 fn active_frames(c: &[f32], npeaks: usize) -> Vec<usize> {
     let t = c.len();
     let (mn, mx) = c.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    if !(mx > mn) {
+    if mx.partial_cmp(&mn) != Some(std::cmp::Ordering::Greater) {
         return Vec::new();
     }
     let thr = mn + 0.3 * (mx - mn);

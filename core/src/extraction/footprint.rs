@@ -117,8 +117,8 @@ impl Footprint {
     /// The footprint moved from a patch grid into the full grid (`offset` = patch origin).
     pub fn shifted(&self, offset: [usize; 3]) -> Self {
         let mut f = self.clone();
-        for a in 0..3 {
-            f.region.lo[a] += offset[a];
+        for (lo, off) in f.region.lo.iter_mut().zip(offset) {
+            *lo += off;
         }
         f
     }

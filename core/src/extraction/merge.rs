@@ -29,8 +29,8 @@ pub fn merge_components(model: &mut Model, thr: f64) -> usize {
     }
     let nbrs = model.neighbours();
     let mut parent: Vec<usize> = (0..k).collect();
-    for i in 0..k {
-        for &j in &nbrs[i] {
+    for (i, ni) in nbrs.iter().enumerate() {
+        for &j in ni {
             if j <= i {
                 continue;
             }

@@ -86,11 +86,12 @@ fn least_squares(a: &[Vec<f64>], b: &[f64], p: usize) -> Option<Vec<f64>> {
             return None;
         }
         m.swap(col, piv);
-        for r in 0..p {
+        let pivot = m[col].clone();
+        for (r, row) in m.iter_mut().enumerate().take(p) {
             if r != col {
-                let f = m[r][col] / m[col][col];
-                for c in col..=p {
-                    m[r][c] -= f * m[col][c];
+                let f = row[col] / pivot[col];
+                for (x, pv) in row[col..=p].iter_mut().zip(&pivot[col..=p]) {
+                    *x -= f * pv;
                 }
             }
         }
