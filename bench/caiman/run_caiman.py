@@ -2,9 +2,9 @@
 """Peer benchmark: CaImAn 1.12.1 (single thread) on a `mesmerize simulate` movie, scored against its truth.h5.
 
 CaImAn is not a dependency of the project: it lives in a venv outside the repository, built by
-/work/shared/peers/setup_caiman.sh (see README.md next to this file). Run with that venv's python:
+../shared/peers/setup_caiman.sh (see README.md next to this file). Run with that venv's python:
 
-    /var/tmp/caiman-venv/bin/python bench/caiman/run_caiman.py --mode MODE --movie DIR [--params P.json] [--out OUT]
+    "$CAIMAN_VENV"/bin/python bench/caiman/run_caiman.py --mode MODE --movie DIR [--params P.json] [--out OUT]
 
     --movie DIR   holds movie.tiff ((T, H, W) or (T, Z, H, W) uint16) and truth.h5 (or give --movie FILE.tiff
                   and --truth FILE.h5)

@@ -5,23 +5,23 @@ suite2p is not a dependency of the project: it lives in a venv outside the repos
 
 Setup (once, ~6 GB because torch brings its CUDA libraries even though only the CPU is used):
 
-    python3 -m venv /var/tmp/suite2p-venv
-    /var/tmp/suite2p-venv/bin/pip install suite2p==1.1.0 h5py
+    python3 -m venv "$SUITE2P_VENV"
+    "$SUITE2P_VENV"/bin/pip install suite2p==1.1.0 h5py
 
 Movies (same seed for the moving and the motion-free movie, so neurons, traces and noise streams agree):
 
     M=target/release/mesmerize
-    $M simulate --kind 2p --size 512x512 --frames 1000 --motion rigid     --seed 5 --out /var/tmp/mc-bench/s512_rigid
-    $M simulate --kind 2p --size 512x512 --frames 1000 --motion piecewise --seed 5 --out /var/tmp/mc-bench/s512_piecewise
-    $M simulate --kind 2p --size 512x512 --frames 1000 --motion none      --seed 5 --out /var/tmp/mc-bench/s512_none
+    $M simulate --kind 2p --size 512x512 --frames 1000 --motion rigid     --seed 5 --out "$BENCH"/s512_rigid
+    $M simulate --kind 2p --size 512x512 --frames 1000 --motion piecewise --seed 5 --out "$BENCH"/s512_piecewise
+    $M simulate --kind 2p --size 512x512 --frames 1000 --motion none      --seed 5 --out "$BENCH"/s512_none
     (and the same with --size 256x256 --frames 300 into s256_* for quick checks)
 
 Usage:
 
-    /usr/bin/time -v /var/tmp/suite2p-venv/bin/python bench/suite2p/run_suite2p.py \
-        --movie /var/tmp/mc-bench/s512_rigid --static /var/tmp/mc-bench/s512_none --mode rigid [--threads 2]
-    /usr/bin/time -v /var/tmp/suite2p-venv/bin/python bench/suite2p/run_suite2p.py \
-        --movie /var/tmp/mc-bench/s512_piecewise --static /var/tmp/mc-bench/s512_none --mode nonrigid
+    /usr/bin/time -v "$SUITE2P_VENV"/bin/python bench/suite2p/run_suite2p.py \
+        --movie "$BENCH"/s512_rigid --static "$BENCH"/s512_none --mode rigid [--threads 2]
+    /usr/bin/time -v "$SUITE2P_VENV"/bin/python bench/suite2p/run_suite2p.py \
+        --movie "$BENCH"/s512_piecewise --static "$BENCH"/s512_none --mode nonrigid
 
     --movie DIR     holds movie.tiff (uint16, (T, Y, X)) and truth.h5
     --static DIR    the same seed simulated with --motion none (its movie.tiff gives the motion-free mean image)
