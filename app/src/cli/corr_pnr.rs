@@ -1,16 +1,14 @@
 //! `mesmerize corr-pnr`: CNMF-E's correlation and peak-to-noise-ratio images for a `gSig`, written as float32
 //! TIFFs (PREFIX_corr.tiff, PREFIX_pnr.tiff), on the CPU or in WGSL.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 use mesmerize_core::device::DeviceChoice;
 use mesmerize_core::extraction::Movie;
 use mesmerize_core::extraction::summary::{CorrPnr, corr_pnr};
-use mesmerize_core::io::tiff::TiffWriter;
 use mesmerize_core::progress::Progress;
-use mesmerize_core::{Dtype, StackShape};
 use mesmerize_gpu::GpuContext;
 use mesmerize_gpu::extraction::summary::GpuSummary;
 
@@ -57,11 +55,6 @@ pub fn parse_gsig(s: &str) -> Result<Gsig, String> {
     Ok(Gsig(v))
 }
 
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut name = prefix.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!("_{suffix}.tiff"));
-    prefix.with_file_name(name)
-}
 
 /// Correlation and PNR images on the device `choice` picks (the GPU path uploads the movie once).
 pub fn compute(movie: &Movie, gsig: &[f64], center_psf: bool, choice: DeviceChoice, progress: &dyn Progress) -> anyhow::Result<(CorrPnr, String)> {
@@ -83,17 +76,7 @@ pub fn run(args: &CorrPnrArgs) -> anyhow::Result<()> {
     let (out, _) = compute(&movie, &args.gsig.0, !args.no_center_psf, args.device, &bar)
         .with_context(|| format!("corr-pnr of {}", args.input.display()))?;
     bar.finish();
-    let shape = if s.volumetric { StackShape::volume(1, s.z, s.y, s.x) } else { StackShape::movie(1, s.y, s.x) };
-    for (name, data) in [("corr", &out.corr), ("pnr", &out.pnr)] {
-        let path = with_suffix(&args.out, name);
-        let mut w = TiffWriter::create(&path, shape, Dtype::F32, None)?;
-        for plane in data.chunks(s.plane_len()) {
-            w.write_plane(plane)?;
-        }
-        w.finish()?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
+    super::project::write_images(&args.out, s, &[("corr", &out.corr), ("pnr", &out.pnr)])
 }
 
 /// `mesmerize bench corr-pnr`: simulate a 1-photon movie in memory, then time `corr_pnr` on each device asked for.

@@ -46,9 +46,14 @@ pub fn run(args: &ProjectionArgs) -> anyhow::Result<()> {
     let bar = Bar::new();
     let p = projector.project(&img, &bar).with_context(|| format!("projecting {}", args.input.display()))?;
     bar.finish();
+    write_images(&args.out, s, &[("mean", &p.mean), ("max", &p.max), ("std", &p.std)])
+}
+
+/// Write one-time-point float32 images (a plane, or a volume for (t, z, y, x) input) as PREFIX_NAME.tiff.
+pub(super) fn write_images(prefix: &Path, s: StackShape, images: &[(&str, &[f32])]) -> anyhow::Result<()> {
     let shape = if s.volumetric { StackShape::volume(1, s.z, s.y, s.x) } else { StackShape::movie(1, s.y, s.x) };
-    for (name, data) in [("mean", &p.mean), ("max", &p.max), ("std", &p.std)] {
-        let path = with_suffix(&args.out, name);
+    for (name, data) in images {
+        let path = with_suffix(prefix, name);
         let mut w = TiffWriter::create(&path, shape, Dtype::F32, None)?;
         for plane in data.chunks(s.plane_len()) {
             w.write_plane(plane)?;

@@ -110,8 +110,5 @@ fn drop_border(model: &mut Model, border: usize) {
             c[1] >= border as f64 && c[1] <= (g.dims[1] - 1 - border.min(g.dims[1] - 1)) as f64 && c[2] >= border as f64 && c[2] <= (g.dims[2] - 1 - border.min(g.dims[2] - 1)) as f64
         })
         .collect();
-    let mut it = keep.iter();
-    model.comps.retain(|_| *it.next().unwrap_or(&true));
-    let mut it = keep.iter();
-    model.c.retain(|_| *it.next().unwrap_or(&true));
+    model.retain(&keep);
 }

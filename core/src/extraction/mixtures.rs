@@ -7,49 +7,18 @@ use rayon::prelude::*;
 use super::linalg::dot;
 use super::model::Model;
 
-/// Fraction of a trace's variance explained by a non-negative combination of `others` (coordinate descent NNLS).
+/// Fraction of a trace's variance explained by a non-negative combination of `others` (all centred first).
 pub fn explained_by(c: &[f32], others: &[&[f32]]) -> f64 {
-    let n = others.len();
-    if n == 0 {
-        return 0.0;
-    }
-    let t = c.len() as f32;
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / t;
     let centre = |v: &[f32]| {
-        let m = mean(v);
+        let m = v.iter().sum::<f32>() / v.len().max(1) as f32;
         v.iter().map(|x| x - m).collect::<Vec<f32>>()
     };
-    let y = centre(c);
     let xs: Vec<Vec<f32>> = others.iter().map(|o| centre(o)).collect();
-    let g: Vec<Vec<f32>> = xs.iter().map(|a| xs.iter().map(|b| dot(a, b)).collect()).collect();
-    let xy: Vec<f32> = xs.iter().map(|a| dot(a, &y)).collect();
-    let mut w = vec![0f32; n];
-    for _ in 0..50 {
-        for i in 0..n {
-            if g[i][i] <= 0.0 {
-                continue;
-            }
-            let mut r = xy[i];
-            for j in 0..n {
-                if j != i {
-                    r -= g[i][j] * w[j];
-                }
-            }
-            w[i] = (r / g[i][i]).max(0.0);
-        }
-    }
-    let mut res = y.clone();
-    for (wi, x) in w.iter().zip(&xs) {
-        for (r, v) in res.iter_mut().zip(x) {
-            *r -= wi * v;
-        }
-    }
-    let yy = dot(&y, &y);
-    if yy <= 0.0 { 0.0 } else { 1.0 - dot(&res, &res) as f64 / yy as f64 }
+    nnls_r2(&centre(c), &xs)
 }
 
 /// Fraction of footprint `k`'s energy that a non-negative combination of the listed footprints reproduces on
-/// `k`'s box (same NNLS as [`explained_by`], uncentred).
+/// `k`'s box (uncentred).
 pub fn footprint_explained(model: &Model, k: usize, others: &[usize]) -> f64 {
     let fk = &model.comps[k];
     let r = fk.region;
@@ -57,6 +26,7 @@ pub fn footprint_explained(model: &Model, k: usize, others: &[usize]) -> f64 {
     nnls_r2(&fk.vals, &cols)
 }
 
+/// `1 - |y - X w|^2 / |y|^2` for the non-negative least-squares `w` (coordinate descent on the Gram matrix).
 fn nnls_r2(y: &[f32], xs: &[Vec<f32>]) -> f64 {
     let n = xs.len();
     if n == 0 {
@@ -131,10 +101,8 @@ pub fn prune_mixtures(model: &mut Model, thr: f64, min_overlap: f32) -> usize {
         }
     }
     if n > 0 {
-        let mut it = removed.iter();
-        model.comps.retain(|_| !*it.next().unwrap_or(&false));
-        let mut it = removed.iter();
-        model.c.retain(|_| !*it.next().unwrap_or(&false));
+        let keep: Vec<bool> = removed.iter().map(|r| !r).collect();
+        model.retain(&keep);
     }
     n
 }

@@ -118,6 +118,10 @@ impl Model {
     pub fn prune_empty(&mut self) {
         let keep: Vec<bool> =
             self.comps.iter().zip(&self.c).map(|(f, c)| f.max() > 0.0 && c.iter().any(|&v| v > 0.0)).collect();
+        self.retain(&keep);
+    }
+    /// Keep the components whose entry in `keep` is true (footprints and traces together).
+    pub fn retain(&mut self, keep: &[bool]) {
         let mut it = keep.iter();
         self.comps.retain(|_| *it.next().unwrap_or(&false));
         let mut it = keep.iter();
