@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if command -v python3 >/dev/null; then
   venv="${MESMERIZE_PYENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mesmerize-pyenv}"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, tifffile, h5py, scipy" 2>/dev/null; then
-    { python3 -m venv "$venv" && "$venv/bin/pip" install -q numpy tifffile h5py scipy; } >&2 || echo "test: no Python venv; interop checks will be skipped" >&2
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, tifffile, h5py, scipy, pandas" 2>/dev/null; then
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q numpy tifffile h5py scipy pandas; } >&2 || echo "test: no Python venv; interop checks will be skipped" >&2
   fi
   "$venv/bin/python" -c "import numpy, tifffile, h5py" 2>/dev/null && export MESMERIZE_PYTHON="$venv/bin/python"
 fi

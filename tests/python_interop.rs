@@ -179,3 +179,70 @@ fn h5py_and_scipy_read_cnmf_results_in_caiman_layout() {
         }
     }
 }
+
+#[test]
+fn h5py_and_pandas_read_transmission_files() {
+    use mesmerize_core::analysis::polars::prelude::*;
+    use mesmerize_core::analysis::{BlockSel, HistoryTrace, Transmission};
+    let Some(py) = python() else { return };
+    let has_pandas = Command::new(&py).args(["-c", "import pandas"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !has_pandas {
+        eprintln!("python_interop: {py} has no pandas; .trn check skipped (scripts/test.sh installs it)");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_trn.py");
+    let mut curves = ListPrimitiveChunkedBuilder::<Float64Type>::new("_RAW_CURVE".into(), 3, 8, DataType::Float64);
+    curves.append_slice(&[1.0, 2.0, 3.5]);
+    curves.append_null();
+    curves.append_slice(&[]);
+    let mut df = DataFrame::new(
+        3,
+        vec![
+            Column::new("SampleID".into(), &[Some("a2-_-1"), None, Some("ünï / %")]),
+            Column::new("cnmf_idx".into(), &[Some(4i64), Some(-7), None]),
+            Column::new("_AREA".into(), &[1.5f64, 2.25, -3.0]),
+            Column::new("dF/F".into(), &[Some(0.5f64), None, Some(1.0)]),
+            Column::new("accepted".into(), &[true, false, true]),
+            curves.finish().into_series().into_column(),
+        ],
+    )
+    .expect("df");
+    let mut h = HistoryTrace::new();
+    let block = h.create_data_block(&mut df).expect("block");
+    h.add_operation(BlockSel::All, "normalize", serde_json::json!({"data_column": "_RAW_CURVE", "units": "time"})).expect("op");
+    let t = Transmission {
+        proj_path: Some("/data/proj".into()),
+        last_output: Some("_RAW_CURVE".into()),
+        last_unit: Some("time".into()),
+        roi_defs: vec!["cell_name".into()],
+        ..Transmission::new(df, h)
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("t.trn");
+    t.to_hdf5(&path).expect("write");
+    let o = Command::new(&py).arg(&script).arg(&path).output().expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    use serde_json::json;
+    assert_eq!(v["columns"], json!(["SampleID", "cnmf_idx", "_AREA", "dF/F", "accepted", "_RAW_CURVE", "_BLOCK_"]));
+    assert_eq!(v["n_rows"], 3);
+    assert_eq!(v["dtypes"]["_RAW_CURVE"], "List(Float64)");
+    assert_eq!(v["dtypes"]["cnmf_idx"], "Int64");
+    assert_eq!(v["first"]["SampleID"], "a2-_-1");
+    assert_eq!(v["first"]["cnmf_idx"], 4);
+    assert_eq!(v["first"]["_AREA"], 1.5);
+    assert_eq!(v["first"]["dF/F"], 0.5);
+    assert_eq!(v["first"]["accepted"], true);
+    assert_eq!(v["first"]["_RAW_CURVE"], json!([1.0, 2.0, 3.5]));
+    assert_eq!(v["first"]["_BLOCK_"], block);
+    assert_eq!(v["nulls"], json!({"SampleID": 1, "cnmf_idx": 1, "_AREA": 0, "dF/F": 1, "accepted": 0, "_RAW_CURVE": 1, "_BLOCK_": 0}));
+    assert_eq!(v["list_sums"]["_RAW_CURVE"], 6.5);
+    assert_eq!(v["list_lengths"]["_RAW_CURVE"], json!([3, null, 0]));
+    assert_eq!(v["history_keys"], json!(["datablocks", "history"]));
+    assert_eq!(v["datablocks"], json!([block]));
+    assert_eq!(v["operations"][&block], json!(["normalize"]));
+    assert_eq!(v["attrs"]["mesmerize_format"], "trn-v1");
+    assert_eq!(v["attrs"]["proj_path"], "/data/proj");
+    assert_eq!(v["attrs"]["last_output"], "_RAW_CURVE");
+    assert_eq!(v["attrs"]["ROI_DEFS"], "[\"cell_name\"]");
+}

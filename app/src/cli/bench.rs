@@ -72,6 +72,22 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// ROI curve extraction: N random polygon/ellipse ROIs on a uint16 TIFF movie written to the temp dir (deleted
+    /// afterwards), read memory-mapped in one streaming pass.
+    RoiCurves {
+        /// Number of ROIs (half polygons, half ellipses, radius 4-7 px).
+        #[arg(long, default_value_t = 5000)]
+        rois: usize,
+        /// Frame size WxH, px.
+        #[arg(long, default_value = "512x512")]
+        size: String,
+        /// Frames.
+        #[arg(long, default_value_t = 3000)]
+        frames: usize,
+        /// One JSON object on stdout instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
     /// Mean/max/std projection throughput of a movie on the CPU and on the GPU.
     Projection {
         /// Movie file.
@@ -91,6 +107,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             super::corr_pnr::bench(&size, frames, gsig, device, seed, json)
         }
         BenchCommand::Mc { dir, size, frames, seed, motion } => mc(&dir, size, frames, seed, &motion),
+        BenchCommand::RoiCurves { rois, size, frames, json } => roi_curves(rois, &size, frames, json),
     }
 }
 
@@ -280,6 +297,89 @@ fn mc(dir: &Path, size: usize, frames: usize, seed: u64, which: &str) -> anyhow:
             "field_error_rms_px_offset_removed": field.map(|f| f.total),
             "mean_image_corr": corr, "mean_image_corr_uncorrected": raw_corr,
         }));
+    }
+    Ok(())
+}
+
+/// Removes the benchmark's temporary directory however the benchmark ends.
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            eprintln!("could not remove {}: {e}", self.0.display());
+        }
+    }
+}
+
+/// `n` random ROIs of radius 4-7 px inside a `w x h` frame, half polygons and half ellipses (fixed seed).
+fn random_rois(n: usize, w: usize, h: usize) -> Vec<mesmerize_core::roi::Roi> {
+    use mesmerize_core::roi::{Roi, RoiGeometry};
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        // xorshift64*: uniform in [0, 1).
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|i| {
+            let (cx, cy) = (8.0 + next() * (w as f64 - 16.0).max(0.0), 8.0 + next() * (h as f64 - 16.0).max(0.0));
+            if i % 2 == 0 {
+                let (rx, ry, angle_deg) = (4.0 + 3.0 * next(), 4.0 + 3.0 * next(), 180.0 * next());
+                Roi::new(RoiGeometry::Ellipse { cx, cy, rx, ry, angle_deg })
+            } else {
+                let k = 5 + (next() * 4.0) as usize;
+                let (xs, ys) = (0..k)
+                    .map(|j| {
+                        let a = std::f64::consts::TAU * (j as f64 + 0.3 * next()) / k as f64;
+                        let r = 4.0 + 3.0 * next();
+                        (cx + r * a.cos(), cy + r * a.sin())
+                    })
+                    .unzip();
+                Roi::new(RoiGeometry::Polygon { xs, ys })
+            }
+        })
+        .collect()
+}
+
+fn roi_curves(n: usize, size: &str, frames: usize, json: bool) -> anyhow::Result<()> {
+    let (w, h) = size
+        .split_once(['x', 'X'])
+        .and_then(|(a, b)| Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?)))
+        .with_context(|| format!("--size '{size}' is not WxH"))?;
+    anyhow::ensure!(w >= 16 && h >= 16 && frames > 0, "--size must be at least 16x16 and --frames at least 1");
+    let dir = TempDir(std::env::temp_dir().join(format!("mesmerize-bench-roi-curves-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).with_context(|| format!("cannot create {}", dir.0.display()))?;
+    let movie = dir.0.join("movie.tif");
+    let t0 = Instant::now();
+    make_stack(&movie, StackShape::movie(frames, h, w))?;
+    eprintln!("wrote {} in {:.1} s", movie.display(), t0.elapsed().as_secs_f64());
+
+    let t0 = Instant::now();
+    let rois = random_rois(n, w, h);
+    let masks = rois.iter().map(|r| r.mask(&[h, w])).collect::<Result<Vec<_>, _>>()?;
+    let mask_s = t0.elapsed().as_secs_f64();
+    let pixels: usize = masks.iter().map(|m| m.len()).sum();
+
+    let img = ImgData::open(&movie, &OpenOptions::default())?;
+    let t0 = Instant::now();
+    let curves = mesmerize_core::roi::extract_curves(&img, &masks, &NoProgress)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let checksum: f64 = curves.iter().map(|&v| f64::from(v)).sum();
+    let rate = (n * frames) as f64 / secs;
+    let threads = rayon::current_num_threads();
+    if json {
+        report(serde_json::json!({"bench": "roi_curves", "device": "cpu", "threads": threads, "shape": [frames, h, w],
+            "rois": n, "mean_pixels_per_roi": pixels as f64 / n.max(1) as f64, "mask_seconds": mask_s, "seconds": secs,
+            "roi_frames_per_s": rate, "access": img.access(), "file_cache": "warm (just written)", "curve_checksum": checksum}));
+    } else {
+        println!(
+            "roi-curves: {n} ROIs ({:.0} px mean) on {w}x{h}x{frames} uint16 ({}), {threads} threads: masks {mask_s:.3} s, \
+             curves {secs:.3} s = {rate:.3e} ROI-frames/s",
+            pixels as f64 / n.max(1) as f64,
+            img.access()
+        );
     }
     Ok(())
 }

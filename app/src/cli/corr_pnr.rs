@@ -76,7 +76,7 @@ pub fn run(args: &CorrPnrArgs) -> anyhow::Result<()> {
     let (out, _) = compute(&movie, &args.gsig.0, !args.no_center_psf, args.device, &bar)
         .with_context(|| format!("corr-pnr of {}", args.input.display()))?;
     bar.finish();
-    super::project::write_images(&args.out, s, &[("corr", &out.corr), ("pnr", &out.pnr)])
+    super::projections::write_images(&args.out, s, &[("corr", &out.corr), ("pnr", &out.pnr)])
 }
 
 /// `mesmerize bench corr-pnr`: simulate a 1-photon movie in memory, then time `corr_pnr` on each device asked for.

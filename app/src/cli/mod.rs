@@ -8,7 +8,9 @@ mod mc;
 mod open;
 mod progress;
 mod project;
+mod projections;
 mod simulate;
+mod trn;
 
 use std::path::PathBuf;
 
@@ -67,7 +69,7 @@ pub enum Command {
         json: bool,
     },
     /// Mean, max and std projections over time, written as float32 TIFFs (PREFIX_mean/max/std.tiff).
-    Projections(project::ProjectionArgs),
+    Projections(projections::ProjectionArgs),
     /// NoRMCorre motion correction (rigid, or piecewise-rigid with --pw-rigid).
     Mc(mc::McArgs),
     /// CNMF-E correlation and peak-to-noise-ratio images for a gSig (PREFIX_corr.tiff, PREFIX_pnr.tiff).
@@ -78,6 +80,12 @@ pub enum Command {
     Cnmfe(cnmf::CnmfArgs),
     /// Write a synthetic movie with ground truth (movie.tiff, movie.json, truth.h5).
     Simulate(simulate::SimulateArgs),
+    /// Projects: create, configure, add samples, list and filter the DataFrame, export Transmissions.
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
+    /// Transmissions (.trn): import curves from .npy, export a column, show columns and history.
+    #[command(subcommand)]
+    Trn(trn::TrnCommand),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -124,7 +132,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Project(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -146,7 +154,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::CorrPnr(args)) => corr_pnr::run(&args),
         Some(Command::Cnmf(args)) => cnmf::run(&args, false),
         Some(Command::Cnmfe(args)) => cnmf::run(&args, true),
-        Some(Command::Projections(args)) => project::run(&args),
+        Some(Command::Projections(args)) => projections::run(&args),
+        Some(Command::Project(cmd)) => project::run(cmd),
+        Some(Command::Trn(cmd)) => trn::run(cmd),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }
 }

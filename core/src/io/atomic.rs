@@ -28,3 +28,29 @@ pub fn with_atomic_file<E: From<std::io::Error>>(
     f.commit()?;
     Ok(())
 }
+
+/// Let `write` create a whole file at a temporary path beside `path` (for writers such as HDF5 that need a path of
+/// their own), then fsync it and rename it over `path`; on failure the temporary file is removed and `path` is
+/// untouched.
+pub fn replace_via_temp<E: From<std::io::Error>>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let tmp = dir.join(format!(".{name}.{}.{stamp}.tmp", std::process::id()));
+    let result = write(&tmp).and_then(|()| {
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename durable; not every platform can open a directory, which is not an error.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,151 @@
+//! `mesmerize project` and `mesmerize trn` end to end: a CaImAn-layout CNMF result becomes a sample's ROIs, manual
+//! ROIs from JSON, stimulus maps from CSV, filters, a tab, a Transmission file; and a kill during a DataFrame save
+//! leaves the previous DataFrame intact.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use mesmerize_core::project::Project;
+
+fn mesmerize(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mesmerize")).args(args).current_dir(cwd).output().expect("run mesmerize")
+}
+
+fn ok(args: &[&str], cwd: &Path) -> Output {
+    let o = mesmerize(args, cwd);
+    assert!(o.status.success(), "mesmerize {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn err(args: &[&str], cwd: &Path) -> String {
+    let o = mesmerize(args, cwd);
+    assert!(!o.status.success(), "mesmerize {} should fail", args.join(" "));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).expect("one JSON document on stdout")
+}
+
+#[test]
+fn project_from_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    ok(&["simulate", "--kind", "2p", "--out", "m", "--seed", "5", "--size", "96x96", "--frames", "300"], d);
+    let params = r#"{"K": 20, "gSig": [4, 4], "gSiz": [11, 11], "nb": 1, "p": 2, "merge_thr": 0.8, "min_SNR": 2.5,
+        "rval_thr": 0.8, "decay_time": 0.5}"#;
+    std::fs::write(d.join("p.json"), params).expect("write");
+    ok(&["cnmf", "m/movie.tiff", "--params", "p.json", "--out", "r.hdf5", "--device", "cpu"], d);
+    let k = mesmerize_core::io::caiman_h5::read_result(&d.join("r.hdf5")).expect("result").k();
+
+    ok(&["project", "new", "proj dir", "--roi-type-column", "cell_type", "--stim-type-column", "odor", "--custom-column", "stage:int", "--custom-column", "promoter:text"], d);
+    std::fs::write(d.join("odor.csv"), "start,end,odor\n0,100,water\n100,200,amino\n").expect("csv");
+    ok(&["project", "add-sample", "proj dir", "--image", "m/movie.tiff", "--animal", "fish1", "--trial", "1", "--rois", "r.hdf5", "--stim-map", "odor=odor.csv", "--tag", "cell_type=neuron", "--set", "stage=48", "--set", "promoter=pc2"], d);
+    // Manual ROIs from states.
+    let rois = r#"[{"roi_type": "ManualROI", "shape": "PolyLineROI", "roi_xs": [10, 20, 20, 10], "roi_ys": [10, 10, 20, 20], "tags": {"cell_type": "glia"}},
+                   {"roi_type": "ManualROI", "shape": "EllipseROI", "pos": [50, 40], "size": [8, 6], "angle": 0, "roi_xs": [], "roi_ys": [], "tags": {}}]"#;
+    std::fs::write(d.join("rois.json"), rois).expect("rois");
+    ok(&["project", "add-sample", "proj dir", "--image", "m/movie.tiff", "--animal", "fish2", "--trial", "1", "--rois", "rois.json", "--set", "stage=60", "--roi-tag", "1:cell_type=neuron"], d);
+    // Refusals: duplicate sample, unknown columns, bad values.
+    assert!(err(&["project", "add-sample", "proj dir", "--image", "m/movie.tiff", "--animal", "fish2", "--trial", "1", "--rois", "rois.json"], d).contains("already"));
+    assert!(err(&["project", "add-sample", "proj dir", "--image", "m/movie.tiff", "--animal", "fish3", "--trial", "1", "--rois", "rois.json", "--tag", "colour=red"], d).contains("colour"));
+    assert!(err(&["project", "add-sample", "proj dir", "--image", "m/movie.tiff", "--animal", "fish3", "--trial", "1", "--rois", "rois.json", "--set", "stage=old"], d).contains("whole number"));
+
+    let all = json(&ok(&["project", "list", "proj dir", "--json"], d));
+    let rows = all.as_array().expect("rows");
+    assert_eq!(rows.len(), k + 2);
+    assert_eq!(rows[0]["SampleID"], "fish1-_-1");
+    assert_eq!(rows[0]["ROI_State"]["roi_type"], "CNMFROI");
+    assert_eq!(rows[0]["odor"], serde_json::json!(["amino", "water"]));
+    assert_eq!(rows[k]["ROI_State"]["roi_type"], "ManualROI");
+    assert_eq!(rows[k]["cell_type"], "glia");
+    assert_eq!(rows[k + 1]["cell_type"], "neuron");
+    assert_eq!(rows[k]["promoter"], "untagged");
+    assert_eq!(rows[k]["odor"], serde_json::json!(["untagged"]));
+
+    let count = |filters: &[&str]| {
+        let mut args = vec!["project", "list", "proj dir", "--json"];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        json(&ok(&args, d)).as_array().expect("rows").len()
+    };
+    assert_eq!(count(&["cell_type=neur"]), k + 1);
+    assert_eq!(count(&["cell_type=$NOT:neur"]), 1);
+    assert_eq!(count(&["cell_type=$STR=:glia|neuron"]), k + 2);
+    assert_eq!(count(&["SampleID=$STR!=:fish1-_-1"]), 2);
+    assert_eq!(count(&["stage=$>:50"]), 2);
+    assert_eq!(count(&["stage=$<=:48", "cell_type=$STR:neuron"]), k);
+    assert!(err(&["project", "list", "proj dir", "--filter", "promoter=$>:3"], d).contains("number column"));
+
+    // A tab and its Transmission.
+    ok(&["project", "list", "proj dir", "--filter", "SampleID=fish2", "--save-tab", "manual"], d);
+    let tabs = json(&ok(&["project", "tabs", "proj dir", "--json"], d));
+    assert_eq!(tabs[0]["name"], "manual");
+    ok(&["project", "export-trn", "proj dir", "--tab", "manual", "--out", "manual.trn"], d);
+    let show = json(&ok(&["trn", "show", "manual.trn", "--json"], d));
+    assert_eq!(show["rows"], 2);
+    let blocks = show["history"]["datablocks"].as_array().expect("blocks");
+    let ops = &show["history"]["history"][blocks[0].as_str().expect("id")];
+    assert_eq!(ops[0]["spawn_transmission"]["sub_dataframe_name"], "manual");
+    ok(&["trn", "export", "manual.trn", "--column", "_RAW_CURVE", "--npy", "raw.npy"], d);
+    assert!(std::fs::metadata(d.join("raw.npy")).expect("npy").len() > 300 * 8 * 2);
+
+    // Configuration change from the CLI labels old rows.
+    ok(&["project", "config", "proj dir", "--add-roi-type-column", "morphology", "--add-custom-column", "age:int=3"], d);
+    let rows = json(&ok(&["project", "list", "proj dir", "--json"], d));
+    assert!(rows.as_array().expect("rows").iter().all(|r| r["morphology"] == "untagged" && r["age"] == 3));
+
+    // Delete, then restore the last backup.
+    ok(&["project", "delete-sample", "proj dir", "fish2-_-1"], d);
+    assert_eq!(count(&[]), k);
+    let backups = String::from_utf8(ok(&["project", "backups", "proj dir"], d).stdout).expect("utf8");
+    let last = backups.lines().last().expect("a backup").to_string();
+    ok(&["project", "restore", "proj dir", &last], d);
+    assert_eq!(count(&[]), k + 2);
+}
+
+/// Kill `mesmerize project config` at many points while it rewrites a large DataFrame: every time, the project
+/// opens and holds either the old or the new DataFrame, never a broken one.
+#[test]
+fn killing_a_save_leaves_the_previous_dataframe_intact() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    ok(&["simulate", "--kind", "2p", "--out", "m", "--seed", "2", "--size", "64x64", "--frames", "20"], d);
+    // 4,000 one-pixel scatter ROIs make a DataFrame that takes a while to write.
+    let states: Vec<serde_json::Value> = (0..4000)
+        .map(|i| serde_json::json!({"roi_type": "ScatterROI", "roi_xs": [i % 64], "roi_ys": [(i / 64) % 64], "tags": {}}))
+        .collect();
+    std::fs::write(d.join("rois.json"), serde_json::to_string(&states).expect("json")).expect("write");
+    ok(&["project", "new", "p", "--roi-type-column", "cell"], d);
+    for animal in ["a", "b", "c"] {
+        ok(&["project", "add-sample", "p", "--image", "m/movie.tiff", "--animal", animal, "--trial", "1", "--rois", "rois.json"], d);
+    }
+    let rows = Project::open(&d.join("p")).expect("open").dataframe().height();
+    assert_eq!(rows, 12_000);
+    let mut completed = 0;
+    for i in 0..24u64 {
+        let col = format!("c{i}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
+            .args(["project", "config", "p", "--add-roi-type-column", &col])
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(5 + i * 12));
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        let p = Project::open(&d.join("p")).expect("the project must open after a kill");
+        let df = p.dataframe();
+        assert_eq!(df.height(), rows, "rows lost after a kill at step {i}");
+        let has = df.column(&col).is_ok();
+        // The config names the column only once the DataFrame has it (config is written after the DataFrame).
+        assert!(!p.config().roi_type_columns.contains(&col) || has);
+        if status.success() {
+            completed += 1;
+        }
+    }
+    eprintln!("{completed} of 24 saves completed before the kill");
+}
