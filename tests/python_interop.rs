@@ -246,3 +246,46 @@ fn h5py_and_pandas_read_transmission_files() {
     assert_eq!(v["attrs"]["last_output"], "_RAW_CURVE");
     assert_eq!(v["attrs"]["ROI_DEFS"], "[\"cell_name\"]");
 }
+
+#[test]
+fn pandas_and_h5py_read_a_project() {
+    let Some(py) = python() else { return };
+    let ok = Command::new(&py).args(["-c", "import pandas, pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        eprintln!("python_interop: {py} has no pandas/pyarrow; project check skipped (scripts/test.sh installs them)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_mesmerize")).args(args).current_dir(d).output().expect("run");
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["simulate", "--kind", "2p", "--out", "m", "--seed", "4", "--size", "48x40", "--frames", "30"]);
+    run(&["project", "new", "p", "--roi-type-column", "cell", "--stim-type-column", "odor", "--custom-column", "stage:int"]);
+    std::fs::write(d.join("odor.csv"), "name,start,end\nwater,0,10\namino,10,20\n").expect("csv");
+    let rois = r#"[{"roi_type": "ManualROI", "shape": "PolyLineROI", "roi_xs": [5, 15, 15, 5], "roi_ys": [5, 5, 15, 15], "tags": {"cell": "a"}},
+                   {"roi_type": "ManualROI", "shape": "PolyLineROI", "roi_xs": [20, 30, 25], "roi_ys": [20, 20, 30], "tags": {}}]"#;
+    std::fs::write(d.join("rois.json"), rois).expect("rois");
+    run(&["project", "add-sample", "p", "--image", "m/movie.tiff", "--animal", "f1", "--trial", "1", "--rois", "rois.json", "--stim-map", "odor=odor.csv", "--set", "stage=48"]);
+    run(&["project", "add-sample", "p", "--image", "m/movie.tiff", "--animal", "f2", "--trial", "1", "--rois", "rois.json"]);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_project.py");
+    let o = Command::new(&py).arg(script).arg(d.join("p")).output().expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["rows"], 4);
+    assert_eq!(v["sample_ids"], serde_json::json!(["f1-_-1", "f2-_-1"]));
+    assert_eq!(v["stage"], serde_json::json!([48, 48, null, null]));
+    assert_eq!(v["odor_first"], serde_json::json!(["amino", "water"]));
+    assert_eq!(v["roi_type"], "ManualROI");
+    assert_eq!(v["tags"]["cell"], "a");
+    // The curves Python reads are the ones the library stores.
+    let p = mesmerize_core::project::Project::open(&d.join("p")).expect("open");
+    let env = p.open_sample("f1-_-1").expect("sample");
+    for (i, roi) in env.rois.rois().iter().enumerate() {
+        let sum: f64 = roi.curve.as_ref().expect("curve").iter().map(|&x| f64::from(x)).sum();
+        let py_sum = v["curve_sums"][i].as_f64().expect("sum");
+        assert!((sum - py_sum).abs() <= 1e-6 * sum.abs().max(1.0), "ROI {i}: {sum} vs {py_sum}");
+    }
+    assert!(v["columns"].as_array().expect("cols").iter().any(|c| c == "ROI_State"));
+}

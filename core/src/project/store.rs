@@ -15,7 +15,14 @@ pub fn save_df(path: &Path, df: &DataFrame) -> Result<(), ProjectError> {
     let mut df = df.clone();
     crate::io::atomic::replace_via_temp(path, |tmp| -> Result<(), std::io::Error> {
         let mut f = std::fs::File::create(tmp)?;
-        ParquetWriter::new(&mut f).finish(&mut df).map_err(|e| std::io::Error::other(e.to_string()))?;
+        // Polars declares its string columns as Arrow string views in the file's Arrow schema; pyarrow cannot turn
+        // a list of string views (our stimulus type columns) into pandas, so declare the classic large types.
+        let arrow = df.schema().to_arrow(CompatLevel::oldest());
+        let key = polars_parquet::write::schema_to_metadata_key(&arrow);
+        ParquetWriter::new(&mut f)
+            .with_key_value_metadata(Some(KeyValueMetadata::Static(vec![key])))
+            .finish(&mut df)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(())
     })
     .map_err(|e| ProjectError::io(path, e))
