@@ -150,3 +150,42 @@ fn killing_a_save_leaves_the_previous_dataframe_intact() {
     }
     eprintln!("{completed} of 30 saves completed before the kill");
 }
+
+/// A result saved by CaImAn itself (`cnm.save`, tests/fixtures/project/make_caiman_fixture.sh) becomes a sample's
+/// CNMF ROIs: one ROI per component (or the accepted ones), C as curves, contours around the true neurons.
+#[test]
+fn caiman_saved_result_becomes_cnmf_rois() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/project/caiman_cnmf_2p_64x64x200_seed7.hdf5");
+    // The movie CaImAn ran on (the simulator is deterministic).
+    ok(&["simulate", "--kind", "2p", "--size", "64x64", "--frames", "200", "--seed", "7", "--out", "m"], d);
+    ok(&["project", "new", "p", "--roi-type-column", "cell"], d);
+    let f = fixture.to_str().expect("utf8 path");
+    ok(&["project", "add-sample", "p", "--image", "m/movie.tiff", "--animal", "all", "--trial", "1", "--rois", f], d);
+    ok(&["project", "add-sample", "p", "--image", "m/movie.tiff", "--animal", "accepted", "--trial", "1", "--rois", f, "--accepted-only"], d);
+    let p = Project::open(&d.join("p")).expect("open");
+    let all = p.open_sample("all-_-1").expect("sample");
+    let accepted = p.open_sample("accepted-_-1").expect("sample");
+    let r = mesmerize_core::io::caiman_h5::read_result(&fixture).expect("CaImAn's file");
+    assert_eq!(all.rois.len(), r.k());
+    assert_eq!(accepted.rois.len(), r.idx_components.len());
+    assert_eq!(all.history.len(), 1, "the extraction is logged: {:?}", all.history);
+    let truth = mesmerize_core::simulate::Truth::read_h5(&d.join("m/truth.h5")).expect("truth");
+    for (k, roi) in all.rois.rois().iter().enumerate() {
+        assert_eq!(roi.roi_type(), "CNMFROI");
+        let curve = roi.curve.as_ref().expect("curve");
+        assert_eq!(curve.as_slice(), r.c.row(k).as_slice().expect("row"), "curve = CaImAn's C");
+        let state = roi.to_state(false);
+        let pts = state["contour"]["coordinates"].as_array().expect("contour");
+        assert!(pts.len() >= 4, "component {k} has a contour");
+        // The contour's centre sits on a true neuron.
+        let (mut cx, mut cy) = (0.0, 0.0);
+        for p in pts {
+            cx += p[0].as_f64().expect("x") / pts.len() as f64;
+            cy += p[1].as_f64().expect("y") / pts.len() as f64;
+        }
+        let nearest = truth.neurons.iter().map(|n| ((n.cx - cx).powi(2) + (n.cy - cy).powi(2)).sqrt()).fold(f64::MAX, f64::min);
+        assert!(nearest < 4.0, "component {k}: contour centre ({cx:.1}, {cy:.1}) is {nearest:.1} px from the nearest neuron");
+    }
+}

@@ -334,3 +334,17 @@ fn reads_a_file_caiman_saved() {
         assert_eq!(r.params.gsig, ours);
     }
 }
+
+/// A file CaImAn 1.12.1 saved itself after a refit (tests/fixtures/project/make_caiman_fixture.sh): its per-component
+/// lists bl, c1, neurons_sn, lam are byte strings of numbers, F_dff is `NoneType`.
+#[test]
+fn reads_a_result_caiman_saved_after_refit() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/project/caiman_cnmf_2p_64x64x200_seed7.hdf5");
+    let r = read_result(&path).expect("CaImAn's own file");
+    assert_eq!((r.k(), r.dims.clone(), r.c.dim()), (5, vec![64, 64], (5, 200)));
+    assert_eq!(r.idx_components, vec![1, 2, 3, 4]);
+    assert_eq!(r.idx_components_bad, vec![0]);
+    assert!((r.bl[0] - -560.460_77).abs() < 1e-3, "bl parsed from text: {:?}", r.bl);
+    assert!((r.neurons_sn[1] - 17.635_517).abs() < 1e-4);
+    assert!(r.f_dff.is_none());
+}

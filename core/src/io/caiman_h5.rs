@@ -646,7 +646,11 @@ impl Reader<'_> {
 
     fn floats_nd(&self, g: &hdf5::Group, name: &str) -> Result<Option<Shaped>, ExtractionError> {
         let Some(ds) = self.dataset(g, name)? else { return Ok(None) };
-        let v = ds.read_raw::<f32>().map_err(|e| self.err(format!("{}/{name}: {e}", g.name())))?;
+        let v = match ds.read_raw::<f32>() {
+            Ok(v) => v,
+            // CaImAn's refit saves some per-component lists (bl, c1, neurons_sn, lam) as byte strings of numbers.
+            Err(e) => numeric_strings(&ds).ok_or_else(|| self.err(format!("{}/{name}: {e}", g.name())))?,
+        };
         Ok(Some((ds.shape(), v)))
     }
 
@@ -759,4 +763,19 @@ impl Reader<'_> {
 
 fn is_none_marker(ds: &hdf5::Dataset) -> bool {
     ds.is_scalar() && read_string(ds).is_ok_and(|s| s == "NoneType")
+}
+
+/// A dataset of numbers written as strings (fixed or variable length), parsed; `None`/`nan` become NaN.
+fn numeric_strings(ds: &hdf5::Dataset) -> Option<Vec<f32>> {
+    let texts: Vec<String> = match ds.read_raw::<hdf5::types::FixedAscii<64>>() {
+        Ok(v) => v.iter().map(|s| s.as_str().to_string()).collect(),
+        Err(_) => ds.read_raw::<VarLenUnicode>().ok()?.iter().map(|s| s.as_str().to_string()).collect(),
+    };
+    texts
+        .iter()
+        .map(|t| match t.trim() {
+            "None" | "NoneType" | "nan" | "NaN" => Some(f32::NAN),
+            x => x.parse::<f32>().ok(),
+        })
+        .collect()
 }

@@ -64,7 +64,8 @@ impl WorkEnv {
     /// Replace the ROIs with those of a CNMF / CNMF-E / 3D CNMF result file (CaImAn's layout, as CaImAn or
     /// `mesmerize cnmf` writes it) and log the extraction in the history.
     pub fn set_cnmf_rois(&mut self, path: &Path, accepted_only: bool) -> Result<(), ProjectError> {
-        let r = crate::io::caiman_h5::read_result(path).map_err(|e| ProjectError::corrupt(path, e.to_string()))?;
+        // The reader's errors already name the file.
+        let r = crate::io::caiman_h5::read_result(path).map_err(|e| ProjectError::Sample(e.to_string()))?;
         let s = self.img.shape();
         let dims: Vec<usize> = if s.volumetric { vec![s.z, s.y, s.x] } else { vec![s.y, s.x] };
         if r.dims != dims {
