@@ -49,7 +49,7 @@ pub enum ProjectCommand {
         json: bool,
     },
     /// Add a movie with its ROIs as a sample (one row per ROI).
-    AddSample(AddSampleArgs),
+    AddSample(Box<AddSampleArgs>),
     /// Remove a sample and its files.
     DeleteSample {
         /// Project directory.
