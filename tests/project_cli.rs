@@ -149,6 +149,19 @@ fn killing_a_save_leaves_the_previous_dataframe_intact() {
         }
     }
     eprintln!("{completed} of 30 saves completed before the kill");
+
+    // A reader that stops early (`| head`): the listing ends quietly, no panic, exit 0.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
+        .args(["project", "list", "p", "--json"])
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("panicked"), "{:?}: {err}", o.status);
 }
 
 /// A result saved by CaImAn itself (`cnm.save`, tests/fixtures/project/make_caiman_fixture.sh) becomes a sample's

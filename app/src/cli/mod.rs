@@ -1,5 +1,14 @@
 //! The command line (a stable contract: docs/cli.md): argument parsing and dispatch to one module per subcommand.
 
+/// Print a line on stdout, returning the write error instead of panicking, so a closed pipe (`| head`) ends a
+/// command quietly (main treats a broken pipe as success).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)
+    }};
+}
+
 mod bench;
 mod cnmf;
 mod corr_pnr;

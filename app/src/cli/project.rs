@@ -193,13 +193,13 @@ pub fn run(cmd: ProjectCommand) -> anyhow::Result<()> {
                 p.set_config(cfg)?;
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(p.config())?);
+                out!("{}", serde_json::to_string_pretty(p.config())?)?;
             } else {
                 let c = p.config();
-                println!("ROI type columns:      {}", c.roi_type_columns.join(", "));
-                println!("stimulus type columns: {}", c.stim_type_columns.join(", "));
+                out!("ROI type columns:      {}", c.roi_type_columns.join(", "))?;
+                out!("stimulus type columns: {}", c.stim_type_columns.join(", "))?;
                 let cc: Vec<String> = c.custom_columns.iter().map(|c| format!("{} ({:?})", c.name, c.dtype).to_lowercase()).collect();
-                println!("custom columns:        {}", cc.join(", "));
+                out!("custom columns:        {}", cc.join(", "))?;
             }
             Ok(())
         }
@@ -218,9 +218,9 @@ pub fn run(cmd: ProjectCommand) -> anyhow::Result<()> {
             }
             let df = t.dataframe(p.dataframe())?;
             if json {
-                println!("{}", serde_json::to_string(&rows_json(&df)?)?);
+                out!("{}", serde_json::to_string(&rows_json(&df)?)?)?;
             } else {
-                print_table(&df, p.config());
+                print_table(&df, p.config())?;
             }
             Ok(())
         }
@@ -232,12 +232,12 @@ pub fn run(cmd: ProjectCommand) -> anyhow::Result<()> {
                     .iter()
                     .map(|t| serde_json::json!({"name": t.name, "filters": t.filters, "filter_history": t.filter_history()}))
                     .collect();
-                println!("{}", Value::Array(v));
+                out!("{}", Value::Array(v))?;
             } else {
                 for t in tabs {
-                    println!("{}:", t.name);
+                    out!("{}:", t.name)?;
                     for h in t.filter_history() {
-                        println!("    {h}");
+                        out!("    {h}")?;
                     }
                 }
             }
@@ -255,7 +255,7 @@ pub fn run(cmd: ProjectCommand) -> anyhow::Result<()> {
         }
         ProjectCommand::Backups { dir } => {
             for b in Project::open(&dir)?.backups() {
-                println!("{}", b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                out!("{}", b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())?;
             }
             Ok(())
         }
@@ -376,11 +376,11 @@ fn any_json(v: &AnyValue) -> Value {
     }
 }
 
-fn print_table(df: &DataFrame, cfg: &ProjectConfig) {
+fn print_table(df: &DataFrame, cfg: &ProjectConfig) -> std::io::Result<()> {
     let mut cols = vec!["SampleID", "uuid_curve"];
     cols.extend(cfg.column_names());
     let present: Vec<&str> = cols.into_iter().filter(|c| df.column(c).is_ok()).collect();
-    println!("{}", present.join("\t"));
+    out!("{}", present.join("\t"))?;
     for i in 0..df.height() {
         let cells: Vec<String> = present
             .iter()
@@ -390,7 +390,7 @@ fn print_table(df: &DataFrame, cfg: &ProjectConfig) {
                 Err(_) => String::new(),
             })
             .collect();
-        println!("{}", cells.join("\t"));
+        out!("{}", cells.join("\t"))?;
     }
     eprintln!("{} rows, {} samples", df.height(), {
         let mut ids: Vec<String> = df
@@ -402,4 +402,5 @@ fn print_table(df: &DataFrame, cfg: &ProjectConfig) {
         ids.dedup();
         ids.len()
     });
+    Ok(())
 }

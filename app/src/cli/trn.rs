@@ -106,23 +106,23 @@ pub fn export(input: &Path, column: &str, npy: &Path) -> anyhow::Result<()> {
 pub fn show(input: &Path, json: bool) -> anyhow::Result<()> {
     let tr = Transmission::from_hdf5(input)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&tr.summary())?);
+        out!("{}", serde_json::to_string_pretty(&tr.summary())?)?;
         return Ok(());
     }
-    println!("file         {}", input.display());
-    println!("rows         {}", tr.df.height());
-    println!("last output  {}", tr.last_output.as_deref().unwrap_or("none"));
-    println!("last unit    {}", tr.last_unit.as_deref().unwrap_or("none"));
-    println!("project      {}", tr.proj_path.as_ref().map_or("none".into(), |p| p.display().to_string()));
-    println!("columns      {}", tr.df.width());
+    out!("file         {}", input.display())?;
+    out!("rows         {}", tr.df.height())?;
+    out!("last output  {}", tr.last_output.as_deref().unwrap_or("none"))?;
+    out!("last unit    {}", tr.last_unit.as_deref().unwrap_or("none"))?;
+    out!("project      {}", tr.proj_path.as_ref().map_or("none".into(), |p| p.display().to_string()))?;
+    out!("columns      {}", tr.df.width())?;
     let width = tr.df.columns().iter().map(|c| c.name().chars().count()).max().unwrap_or(0);
     for c in tr.df.columns() {
-        println!("  {:width$}  {}", c.name().as_str(), dtype_name(c.dtype()));
+        out!("  {:width$}  {}", c.name().as_str(), dtype_name(c.dtype()))?;
     }
-    println!("data blocks  {}", tr.history.data_blocks().len());
+    out!("data blocks  {}", tr.history.data_blocks().len())?;
     for b in tr.history.data_blocks() {
         let ops = tr.history.get_operations_list(b)?;
-        println!("  {b}: {}", if ops.is_empty() { "(no operations)".to_string() } else { ops.join(", ") });
+        out!("  {b}: {}", if ops.is_empty() { "(no operations)".to_string() } else { ops.join(", ") })?;
     }
     Ok(())
 }
