@@ -17,6 +17,7 @@
 mod error;
 mod history;
 mod transmission;
+pub mod signal;
 pub mod trn_file;
 
 pub use error::AnalysisError;

@@ -1,0 +1,1 @@
+//! Butterworth filter design (scipy.signal.butter, digital, output "ba").

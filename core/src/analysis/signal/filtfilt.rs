@@ -1,0 +1,1 @@
+//! lfilter, lfilter_zi and filtfilt with scipy's default odd padding.
