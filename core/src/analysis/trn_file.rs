@@ -177,25 +177,12 @@ pub(crate) fn write(path: &Path, t: &Transmission) -> Result<(), AnalysisError> 
     if path.file_name().is_none() {
         return Err(err("not a file name".into()));
     }
-    let result = crate::io::atomic::replace_via_temp(path, |tmp| write_file(tmp, t, &plan).map_err(WriteError::Analysis));
+    let result = crate::io::atomic::replace_via_temp(path, |tmp| write_file(tmp, t, &plan), |e| err(format!("finishing the write: {e}")));
     result.map_err(|e| match e {
-        WriteError::Io(e) => err(format!("finishing the write: {e}")),
         // Errors about the temporary file are reported against the file the user asked for.
-        WriteError::Analysis(AnalysisError::File { message, .. }) => err(message),
-        WriteError::Analysis(other) => other,
+        AnalysisError::File { message, .. } => err(message),
+        other => other,
     })
-}
-
-/// [`crate::io::atomic::replace_via_temp`] needs an error that I/O errors convert into.
-enum WriteError {
-    Io(std::io::Error),
-    Analysis(AnalysisError),
-}
-
-impl From<std::io::Error> for WriteError {
-    fn from(e: std::io::Error) -> Self {
-        WriteError::Io(e)
-    }
 }
 
 fn write_file(path: &Path, t: &Transmission, plan: &[(&Column, Stored)]) -> Result<(), AnalysisError> {

@@ -31,8 +31,12 @@ pub fn with_atomic_file<E: From<std::io::Error>>(
 
 /// Let `write` create a whole file at a temporary path beside `path` (for writers such as HDF5 that need a path of
 /// their own), then fsync it and rename it over `path`; on failure the temporary file is removed and `path` is
-/// untouched.
-pub fn replace_via_temp<E: From<std::io::Error>>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+/// untouched. `finish_err` turns a failure of the fsync or rename into the caller's error type.
+pub fn replace_via_temp<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+    finish_err: impl FnOnce(std::io::Error) -> E,
+) -> Result<(), E> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -41,13 +45,16 @@ pub fn replace_via_temp<E: From<std::io::Error>>(path: &Path, write: impl FnOnce
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let tmp = dir.join(format!(".{name}.{}.{stamp}.tmp", std::process::id()));
     let result = write(&tmp).and_then(|()| {
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename durable; not every platform can open a directory, which is not an error.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let finish = || -> std::io::Result<()> {
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+            std::fs::rename(&tmp, path)?;
+            // Make the rename durable; not every platform can open a directory, which is not an error.
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        };
+        finish().map_err(finish_err)
     });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

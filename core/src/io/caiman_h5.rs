@@ -18,7 +18,7 @@
 //! `order='F'` to `dims` is `vol[y, x, z]`, and `.transpose(2, 0, 1)` gives the (z, y, x) volume as tifffile reads
 //! our movies. Inside Mesmerize-RS pixels are C order over `[H, W]` / `[Z, H, W]`; this module converts both ways.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hdf5_metno as hdf5;
 use hdf5::types::{TypeDescriptor, VarLenUnicode};
@@ -93,27 +93,14 @@ fn h5(path: &Path, what: &str) -> impl Fn(hdf5::Error) -> ExtractionError {
 /// Write `r` to `path` in CaImAn's layout, atomically (a temporary file in the same directory renamed into place).
 pub fn write_result(path: &Path, r: &CnmfResult, provenance: &Value) -> Result<(), ExtractionError> {
     check_consistent(r)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| file_err(path, "not a file name"))?.to_string_lossy().into_owned();
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.{}.{stamp}.tmp", std::process::id()));
-    let result = write_file(&tmp, r, provenance).and_then(|()| {
-        let io = |e: std::io::Error| file_err(path, format!("finishing the write: {e}"));
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        // Make the rename durable; not every platform can open a directory, which is not an error.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if path.file_name().is_none() {
+        return Err(file_err(path, "not a file name"));
     }
-    result
+    crate::io::atomic::replace_via_temp(
+        path,
+        |tmp| write_file(tmp, r, provenance),
+        |e| file_err(path, format!("finishing the write: {e}")),
+    )
 }
 
 fn check_consistent(r: &CnmfResult) -> Result<(), ExtractionError> {

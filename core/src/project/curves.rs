@@ -45,7 +45,7 @@ impl SampleCurves {
                 }
             }
             f.close().map_err(h5)
-        })
+        }, std::convert::identity)
         .map_err(|e| ProjectError::io(path, e))
     }
 

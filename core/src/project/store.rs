@@ -24,7 +24,7 @@ pub fn save_df(path: &Path, df: &DataFrame) -> Result<(), ProjectError> {
             .finish(&mut df)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(())
-    })
+    }, std::convert::identity)
     .map_err(|e| ProjectError::io(path, e))
 }
 
@@ -52,7 +52,7 @@ pub fn backup(dataframes: &Path) -> Result<Option<PathBuf>, ProjectError> {
         dest = dir.join(format!("root_{}_{:06}_{n}.parquet", now.as_secs(), now.subsec_micros()));
         n += 1;
     }
-    crate::io::atomic::replace_via_temp(&dest, |tmp| std::fs::copy(&root, tmp).map(|_| ())).map_err(|e| ProjectError::io(&dest, e))?;
+    crate::io::atomic::replace_via_temp(&dest, |tmp| std::fs::copy(&root, tmp).map(|_| ()), std::convert::identity).map_err(|e| ProjectError::io(&dest, e))?;
     Ok(Some(dest))
 }
 

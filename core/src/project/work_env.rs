@@ -261,7 +261,7 @@ fn save_image(img: &ImgData, dest: &Path, progress: &dyn Progress) -> Result<(),
         // A plain copy only when the file reads back the same without the options it was opened with.
         let same = || ImgData::open(src, &OpenOptions::default()).is_ok_and(|d| d.shape() == img.shape() && d.dtype() == img.dtype());
         if ext_ok && same() {
-            return crate::io::atomic::replace_via_temp(dest, |tmp| std::fs::copy(src, tmp).map(|_| ()))
+            return crate::io::atomic::replace_via_temp(dest, |tmp| std::fs::copy(src, tmp).map(|_| ()), std::convert::identity)
                 .map_err(|e| ProjectError::io(dest, e));
         }
     }
