@@ -14,6 +14,7 @@ mod cnmf;
 mod corr_pnr;
 mod info;
 mod mc;
+mod node;
 mod open;
 mod progress;
 mod project;
@@ -95,6 +96,11 @@ pub enum Command {
     /// Transmissions (.trn): import curves from .npy, export a column, show columns and history.
     #[command(subcommand)]
     Trn(trn::TrnCommand),
+    /// Run one analysis node on .trn files (names and parameters as in the docs; --list shows them all).
+    Node(node::NodeArgs),
+    /// Flowcharts (.fc): run one headless, or check it.
+    #[command(subcommand)]
+    Flowchart(node::FlowchartCommand),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -141,7 +147,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Project(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Project(_) | Command::Node(_) | Command::Flowchart(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -166,6 +172,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Projections(args)) => projections::run(&args),
         Some(Command::Project(cmd)) => project::run(cmd),
         Some(Command::Trn(cmd)) => trn::run(cmd),
+        Some(Command::Node(args)) => node::run_node(&args),
+        Some(Command::Flowchart(cmd)) => node::run_flowchart(&cmd),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }
 }

@@ -14,10 +14,15 @@
 //! Files: [`Transmission::to_hdf5`] / [`Transmission::from_hdf5`] write and read the `.trn` HDF5 layout described in
 //! [`trn_file`] and docs/formats.md ("Transmission files (.trn)"), readable with plain h5py.
 
+pub mod cluster;
 mod error;
+pub mod flowchart;
 mod history;
+pub mod nodes;
+pub mod plot_data;
 mod transmission;
 pub mod signal;
+pub mod transform;
 pub mod trn_file;
 
 pub use error::AnalysisError;

@@ -1,0 +1,7 @@
+//! The data behind the interactive plots, computed headless so the GUI only draws: proportions of one categorical
+//! column per another, beeswarm groups, clustering quality metrics (centerlike member, cluster radius,
+//! Davies-Bouldin with any metric) and cross-correlation lag / maxima matrices with thresholds.
+
+pub mod beeswarm;
+pub mod clustering_metrics;
+pub mod proportions;
