@@ -49,7 +49,7 @@ fn curves() -> Vec<Vec<f64>> {
     (0..12)
         .map(|i| {
             let f = if i % 2 == 0 { 0.02 } else { 0.15 };
-            (0..300).map(|k| ((k as f64) * f * std::f64::consts::TAU + i as f64).sin() + 0.05 * ((k * 7 + i * 13) % 11) as f64).collect()
+            (0..300).map(|k| ((k as f64) * f * std::f64::consts::TAU + 0.05 * i as f64).sin() + 0.05 * ((k * 7 + i * 13) % 11) as f64).collect()
         })
         .collect()
 }

@@ -18,6 +18,8 @@ use mesmerize_gpu::{GpuContext, GpuProjector};
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Every analysis node family on n curves x t points (500 x 3000), timed through the flowchart's code path.
+    Nodes(super::bench_nodes::NodesBenchArgs),
     /// Open time of a big BigTIFF and scrubbing rates in t and z (files are made in DIR once and reused).
     Io {
         /// Directory for the benchmark files (needs ~GB free).
@@ -108,6 +110,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Mc { dir, size, frames, seed, motion } => mc(&dir, size, frames, seed, &motion),
         BenchCommand::RoiCurves { rois, size, frames, json } => roi_curves(rois, &size, frames, json),
+        BenchCommand::Nodes(args) => super::bench_nodes::run(&args),
     }
 }
 

@@ -10,6 +10,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod bench_nodes;
 mod cnmf;
 mod corr_pnr;
 mod info;

@@ -24,7 +24,7 @@ pub struct NodeArgs {
     /// Node name as in the docs (Butterworth, Normalize, FCluster, ...). Omit with --list.
     #[arg(required_unless_present = "list")]
     pub name: Option<String>,
-    /// Input .trn for the node's first input terminal ("-" for none, e.g. LoadProjDF).
+    /// Input .trn for the node's first Transmission input ("-" for none, e.g. LoadProjDF or Inconsistent).
     #[arg(required_unless_present = "list")]
     pub input: Option<PathBuf>,
     /// Output: the node's Transmission (.trn), or JSON for a node whose outputs are not Transmissions (Linkage).
@@ -88,7 +88,12 @@ pub fn run_node(a: &NodeArgs) -> anyhow::Result<()> {
     let ctx = NodeContext { project: a.project.clone(), base_dir: std::env::current_dir().ok() };
     let mut inputs: Inputs = BTreeMap::new();
     if input.as_os_str() != "-" {
-        let first = spec.inputs.first().with_context(|| format!("{} takes no input; pass - as IN", spec.name))?;
+        // IN goes to the first Transmission input (FCluster: Data); other kinds come with --in TERMINAL=FILE.
+        let first = spec
+            .inputs
+            .iter()
+            .find(|t| t.kind == PortKind::Transmission)
+            .with_context(|| format!("{} takes no Transmission input; pass - as IN and its inputs with --in", spec.name))?;
         inputs.entry(first.name.to_string()).or_default().push(read_port(input, first.kind, a.project.as_deref())?);
     }
     for e in &a.extra_inputs {

@@ -396,9 +396,7 @@ fn inertia(x: ArrayView2<'_, f64>, centers: ArrayView2<'_, f64>, labels: &[usize
         .map(|(chunk, ls)| {
             ls.iter()
                 .enumerate()
-                .map(|(j, &l)| {
-                    sq_dist(x.row(chunk * CHUNK + j).as_slice_or_copy(), centers.row(l).as_slice_or_copy())
-                })
+                .map(|(j, &l)| sq_dist(x.row(chunk * CHUNK + j).as_slice_or_copy(), centers.row(l).as_slice_or_copy()))
                 .sum::<f64>()
         })
         .collect();

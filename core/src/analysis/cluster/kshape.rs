@@ -107,7 +107,7 @@ struct Assignment {
     inertia: f64,
 }
 
-/// One run's outcome: `None` when a cluster went empty (tslearn's EmptyClusterError).
+/// One successful run (a run whose cluster went empty, tslearn's EmptyClusterError, yields none).
 struct Run {
     centroids: Array2<f64>,
     assignment: Assignment,

@@ -5,3 +5,6 @@
 pub mod beeswarm;
 pub mod clustering_metrics;
 pub mod proportions;
+
+/// Cross-correlation plot data (lag / maxima matrices, thresholds, lags in seconds) lives with the correlation code.
+pub use crate::analysis::cluster::xcorr::{CcMatrices, CcMatrixKind, cc_matrices};

@@ -162,7 +162,14 @@ pub struct LdaParams {
 
 impl Default for LdaParams {
     fn default() -> Self {
-        Self { solver: LdaSolver::Svd, shrinkage: None, n_components: None, tol: 1e-4, priors: None, store_covariance: false }
+        Self {
+            solver: LdaSolver::Svd,
+            shrinkage: None,
+            n_components: None,
+            tol: 1e-4,
+            priors: None,
+            store_covariance: false,
+        }
     }
 }
 
@@ -321,7 +328,14 @@ pub fn fit<L: Ord + Clone>(x: ArrayView2<'_, f64>, y: &[L], params: &LdaParams) 
         row.mapv_inplace(|v| v / c as f64);
     }
 
-    let mut fitted = Fitted { coef: Array2::zeros((0, 0)), intercept: Array1::zeros(0), scalings: None, xbar: None, evr: None, covariance: None };
+    let mut fitted = Fitted {
+        coef: Array2::zeros((0, 0)),
+        intercept: Array1::zeros(0),
+        scalings: None,
+        xbar: None,
+        evr: None,
+        covariance: None,
+    };
     match params.solver {
         LdaSolver::Svd => solve_svd(x, &class_of, &means, &priors, params, n_components, &mut fitted)?,
         LdaSolver::Lsqr => {
@@ -429,7 +443,8 @@ fn solve_svd(
     let scalings = faer::Mat::from_fn(p, rank, |j, r| v1[(j, r)] / std[j] / s1[r]);
     // 2) between-class: sqrt(n * prior / (n_classes - 1)) weighted centres, projected.
     let fac2 = 1.0 / (n_classes as f64 - 1.0);
-    let centres = faer::Mat::from_fn(n_classes, p, |k, j| (n as f64 * priors[k] * fac2).sqrt() * (means[(k, j)] - xbar[j]));
+    let centres =
+        faer::Mat::from_fn(n_classes, p, |k, j| (n as f64 * priors[k] * fac2).sqrt() * (means[(k, j)] - xbar[j]));
     let between = mul(centres.as_ref(), scalings.as_ref());
     let (s2, v2) = svd_s_v(between.as_ref())?;
     let total: f64 = s2.iter().map(|v| v * v).sum();

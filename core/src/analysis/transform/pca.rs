@@ -27,7 +27,9 @@ pub enum PcaError {
         n_features: usize,
     },
     /// More components than `min(n_samples, n_features)`.
-    #[error("n_components={n_components} must be between 0 and min(n_samples, n_features)={max} with svd_solver='full'")]
+    #[error(
+        "n_components={n_components} must be between 0 and min(n_samples, n_features)={max} with svd_solver='full'"
+    )]
     TooManyComponents {
         /// Requested components.
         n_components: usize,
@@ -88,7 +90,10 @@ impl Pca {
         let (pca, u, s) = fit_svd(x, params)?;
         let k = pca.components.nrows();
         let scale = (pca.n_samples as f64 - 1.0).sqrt();
-        let t = Array2::from_shape_fn((u.nrows(), k), |(i, j)| if pca.whiten { u[(i, j)] * scale } else { u[(i, j)] * s[j] });
+        let t = Array2::from_shape_fn(
+            (u.nrows(), k),
+            |(i, j)| if pca.whiten { u[(i, j)] * scale } else { u[(i, j)] * s[j] },
+        );
         Ok((pca, t))
     }
 
@@ -155,8 +160,7 @@ fn fit_svd(x: ArrayView2<'_, f64>, params: &PcaParams) -> Result<(Pca, Mat<f64>,
     }
     let all_var: Vec<f64> = s.iter().map(|sv| sv * sv / (n as f64 - 1.0)).collect();
     let total: f64 = all_var.iter().sum();
-    let noise_variance =
-        if k < max { all_var[k..].iter().sum::<f64>() / (max - k) as f64 } else { 0.0 };
+    let noise_variance = if k < max { all_var[k..].iter().sum::<f64>() / (max - k) as f64 } else { 0.0 };
     let pca = Pca {
         components,
         explained_variance: all_var[..k].iter().copied().collect(),

@@ -4,8 +4,9 @@
 //! [`condensed_index`]`(n, i, j)` (row-major upper triangle without the diagonal).
 //!
 //! Numerics: every scipy metric here sums over the features in the same order as scipy's C/C++ kernels (one
-//! sequential accumulator per pair; numpy's pairwise summation for the row means of `correlation`), so the results
-//! are bit-identical to scipy's on the same machine (no FMA contraction on either side). The pairs are computed
+//! sequential accumulator per pair for the C++ ones; two interleaved lanes for the C `cosine`/`correlation` dot
+//! products, as scipy's x86-64 build vectorises them; numpy's pairwise summation for the row means of
+//! `correlation`), so the results are bit-identical to scipy's (no FMA contraction on either side). The pairs are computed
 //! eight at a time (eight independent accumulators sharing one loaded feature, like scipy's ILP unrolling) and the
 //! rows are spread over rayon's pool, which changes neither the order of any sum nor the result.
 //!
@@ -274,7 +275,6 @@ where
         let off = |i: usize| -> usize { (i0..i).map(|r| n - 1 - r).sum() };
         let full = i1 - i0 == LANES;
         if full {
-            let us: [&[f64]; LANES] = std::array::from_fn(|k| row(i0 + k));
             let offs: [usize; LANES] = std::array::from_fn(|k| off(i0 + k));
             // pairs inside the block
             for i in i0..i1 {
@@ -282,19 +282,45 @@ where
                     buf[off(i) + (j - i - 1)] = single(i, j);
                 }
             }
-            for j in i1..n {
-                let v = row(j);
-                let mut acc = [A::default(); LANES];
-                for t in 0..d {
-                    let b = v[t];
-                    for k in 0..LANES {
-                        acc[k] = reduce(acc[k], map(us[k][t], b));
-                    }
+            // The block transposed, feature-major: ut[t] = [x[i0][t], ..., x[i0+7][t]], so each step updates eight
+            // independent accumulators (one per pair, each still summing its features in order) from one vector.
+            let mut ut = vec![[0.0f64; LANES]; d];
+            for (t, col) in ut.iter_mut().enumerate() {
+                for (k, c) in col.iter_mut().enumerate() {
+                    *c = x[(i0 + k) * d + t];
                 }
+            }
+            let mut store = |j: usize, acc: &[A; LANES]| {
                 for k in 0..LANES {
                     let i = i0 + k;
                     buf[offs[k] + (j - i - 1)] = finish(i, j, acc[k]);
                 }
+            };
+            // two rows j at a time share each loaded block column
+            let mut j = i1;
+            while j + 1 < n {
+                let (v0, v1) = (row(j), row(j + 1));
+                let mut a0 = [A::default(); LANES];
+                let mut a1 = [A::default(); LANES];
+                for ((uc, &b0), &b1) in ut.iter().zip(v0).zip(v1) {
+                    for k in 0..LANES {
+                        a0[k] = reduce(a0[k], map(uc[k], b0));
+                        a1[k] = reduce(a1[k], map(uc[k], b1));
+                    }
+                }
+                store(j, &a0);
+                store(j + 1, &a1);
+                j += 2;
+            }
+            if j < n {
+                let v = row(j);
+                let mut acc = [A::default(); LANES];
+                for (uc, &b) in ut.iter().zip(v) {
+                    for k in 0..LANES {
+                        acc[k] = reduce(acc[k], map(uc[k], b));
+                    }
+                }
+                store(j, &acc);
             }
         } else {
             for i in i0..i1 {
@@ -348,8 +374,9 @@ pub fn pdist(x: ArrayView2<f64>, metric: Metric) -> Result<Vec<f64>> {
             data,
             n,
             d,
+            // scipy squares |a - b|; the square of a - b is the same number
             |a, b| {
-                let t = (a - b).abs();
+                let t = a - b;
                 t * t
             },
             plus,
@@ -456,20 +483,49 @@ pub fn pdist(x: ArrayView2<f64>, metric: Metric) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// scipy's pdist_cosine: sequential row norms and dot products, clipped cosine.
+/// Fill a condensed matrix with `f(i, j)`, rows spread over rayon's pool.
+fn fill_condensed<F: Fn(usize, usize) -> f64 + Sync>(n: usize, f: F) -> Vec<f64> {
+    let mut out = vec![0.0f64; n * n.saturating_sub(1) / 2];
+    let mut rows: Vec<(usize, &mut [f64])> = Vec::with_capacity(n);
+    let mut rest: &mut [f64] = &mut out;
+    for i in 0..n.saturating_sub(1) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(n - 1 - i);
+        rows.push((i, head));
+        rest = tail;
+    }
+    rows.into_par_iter().for_each(|(i, row)| {
+        for (k, v) in row.iter_mut().enumerate() {
+            *v = f(i, i + 1 + k);
+        }
+    });
+    out
+}
+
+/// The dot product as scipy's compiled `dot_product` / `_row_norms` (distance_impl.h) evaluate it: the C loop is
+/// vectorised two lanes wide (even and odd terms summed separately, the two lanes added, then the odd last term).
+/// Verified bit for bit against scipy 1.17.1's x86-64 wheel for d = 1..19, 64, 100, 255, 3000.
+#[inline]
+fn dot2(u: &[f64], v: &[f64]) -> f64 {
+    let d = u.len().min(v.len());
+    let m = d - d % 2;
+    let (mut a0, mut a1) = (0.0f64, 0.0f64);
+    for (pu, pv) in u[..m].chunks_exact(2).zip(v[..m].chunks_exact(2)) {
+        a0 += pu[0] * pv[0];
+        a1 += pu[1] * pv[1];
+    }
+    let mut s = a0 + a1;
+    if m < d {
+        s += u[m] * v[m];
+    }
+    s
+}
+
+/// scipy's pdist_cosine: row norms, dot products, clipped cosine.
 fn cosine(data: &[f64], n: usize, d: usize) -> Vec<f64> {
-    let norms: Vec<f64> = data
-        .chunks_exact(d)
-        .map(|r| {
-            let mut s = 0.0;
-            for &v in r {
-                s += v * v;
-            }
-            s.sqrt()
-        })
-        .collect();
-    pairwise(data, n, d, |a, b| a * b, plus, |i, j, dot| {
-        let mut c = dot / (norms[i] * norms[j]);
+    let norms: Vec<f64> = data.chunks_exact(d).map(|r| dot2(r, r).sqrt()).collect();
+    let row = |i: usize| &data[i * d..(i + 1) * d];
+    fill_condensed(n, |i, j| {
+        let mut c = dot2(row(i), row(j)) / (norms[i] * norms[j]);
         if c.abs() > 1.0 {
             c = 1.0f64.copysign(c);
         }
