@@ -8,8 +8,10 @@ pub mod pipeline_cache;
 pub mod projection;
 pub mod registration;
 pub mod runtime;
+pub mod xcorr;
 
 pub use error::GpuError;
 pub use extraction::products::GpuProducts;
 pub use projection::GpuProjector;
 pub use runtime::GpuContext;
+pub use xcorr::XcorrGpuError;

@@ -7,8 +7,9 @@ use serde_json::Value;
 use super::{NodeError, data_err};
 use crate::analysis::{BlockSel, Transmission, trn_file::ListParts};
 
-/// Every row of a list column as f64 values; a null row, a null or non-finite-free check is left to callers.
-pub fn read_curves(t: &Transmission, column: &str) -> Result<Vec<Vec<f64>>, NodeError> {
+/// A list column of numbers as one flat f64 buffer plus each row's range (no per-row copies); null rows and null
+/// values are errors naming the column.
+pub fn flat_curves(t: &Transmission, column: &str) -> Result<(Float64Chunked, Vec<(usize, usize)>), NodeError> {
     let c = t.df.column(column).map_err(|_| missing(t, column))?;
     let DataType::List(inner) = c.dtype() else {
         return Err(data_err(format!("column '{column}' holds {} values, not arrays", crate::analysis::dtype_name(c.dtype()))));
@@ -18,20 +19,26 @@ pub fn read_curves(t: &Transmission, column: &str) -> Result<Vec<Vec<f64>>, Node
     }
     let parts = ListParts::of(c.list()?)?;
     let values = parts.values.cast(&DataType::Float64)?;
-    let values = values.f64()?.rechunk();
+    let values = values.f64()?.rechunk().into_owned();
     if values.null_count() > 0 {
         return Err(data_err(format!("column '{column}': an array contains null values")));
     }
-    let values = values.cont_slice()?;
-    (0..parts.len())
+    let ranges = (0..parts.len())
         .map(|i| {
             if !parts.is_valid(i) {
                 return Err(data_err(format!("column '{column}': row {i} has no array (null)")));
             }
-            let (a, b) = parts.range(i);
-            Ok(values[a..b].to_vec())
+            Ok(parts.range(i))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((values, ranges))
+}
+
+/// Every row of a list column as f64 values; null rows or null values are errors.
+pub fn read_curves(t: &Transmission, column: &str) -> Result<Vec<Vec<f64>>, NodeError> {
+    let (values, ranges) = flat_curves(t, column)?;
+    let flat = values.cont_slice()?;
+    Ok(ranges.iter().map(|&(a, b)| flat[a..b].to_vec()).collect())
 }
 
 /// A numeric scalar column as f64 (null -> NaN).
@@ -150,11 +157,12 @@ pub fn map_curves<F>(
 where
     F: Fn(usize, &[f64]) -> Result<Vec<f64>, String> + Sync,
 {
-    let curves = read_curves(t, column)?;
-    let out: Vec<Vec<f64>> = curves
+    let (values, ranges) = flat_curves(t, column)?;
+    let flat = values.cont_slice()?;
+    let out: Vec<Vec<f64>> = ranges
         .par_iter()
         .enumerate()
-        .map(|(i, c)| f(i, c).map_err(|e| data_err(format!("{op}: row {i} of '{column}': {e}"))))
+        .map(|(i, &(a, b))| f(i, &flat[a..b]).map_err(|e| data_err(format!("{op}: row {i} of '{column}': {e}"))))
         .collect::<Result<_, _>>()?;
     let mut t = t.clone();
     set_column(&mut t, list_column(out_column, &out))?;

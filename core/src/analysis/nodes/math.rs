@@ -76,8 +76,15 @@ const X_POWER_Y: NodeSpec = NodeSpec {
         let t = c.trn("In")?;
         let col = c.data_column(t)?;
         let y = c.params.float("Y");
+        // Whole exponents use repeated multiplication (as numpy's fast paths for 2, 3, 0.5 ...), others powf.
+        let whole = (y.fract() == 0.0 && y.abs() <= 64.0).then_some(y as i32);
         out(map_curves(t, &col, "_X_POWER_Y", "x_power_y", json!({"exponent": y}), |_, x| {
-            Ok(x.iter().map(|v| v.powf(y)).collect())
+            Ok(match whole {
+                Some(2) => x.iter().map(|v| v * v).collect(),
+                Some(k) => x.iter().map(|v| v.powi(k)).collect(),
+                None if y == 0.5 => x.iter().map(|v| v.sqrt()).collect(),
+                None => x.iter().map(|v| v.powf(y)).collect(),
+            })
         })?)
     },
 };

@@ -2,6 +2,7 @@
 //! SigmaMAD.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use realfft::RealFftPlanner;
 use serde_json::json;
 
@@ -277,15 +278,21 @@ const SIGMA_MAD: NodeSpec = NodeSpec {
     run: run_sigma_mad,
 };
 
-/// Median as numpy computes it (mean of the two middle values for even lengths); NaN for an empty array.
+/// Median as numpy computes it (mean of the two middle values for even lengths; NaN if any value is NaN, or for an
+/// empty array), by selection in O(n).
 pub(crate) fn median(x: &[f64]) -> f64 {
-    if x.is_empty() {
+    if x.is_empty() || x.iter().any(|v| v.is_nan()) {
         return f64::NAN;
     }
     let mut v = x.to_vec();
-    v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    let (_, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let hi = *hi;
+    if n % 2 == 1 {
+        return hi;
+    }
+    let lo = v[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lo + hi) / 2.0
 }
 
 fn run_sigma_mad(c: &NodeCall) -> Result<Outputs, NodeError> {
@@ -293,7 +300,7 @@ fn run_sigma_mad(c: &NodeCall) -> Result<Outputs, NodeError> {
     let col = c.data_column(t)?;
     let curves = read_curves(t, &col)?;
     let mad: Vec<f64> = curves
-        .iter()
+        .par_iter()
         .map(|x| {
             let m = median(x);
             median(&x.iter().map(|v| (v - m).abs()).collect::<Vec<_>>())

@@ -15,9 +15,10 @@
 //! the *Euclidean distances* (not squared) of the observations; from observations any other metric is refused for
 //! them (scipy's ValueError), while a condensed matrix is taken as it is (scipy does the same).
 //!
-//! kodama 0.3 (a port of fastcluster) was not used: its nearest-neighbour-chain and generic loops scan and break ties
-//! in a different order than scipy's Cython, and scipy's own relabelling/sorting would have to be redone on top,
-//! so a direct port was both smaller and exact.
+//! kodama 0.3 (a port of fastcluster) is not used: for ward/centroid/median it runs the Lance-Williams updates on
+//! *squared* distances and takes square roots at the end (fastcluster's formulation) where scipy updates the
+//! distances themselves with a square root at every step, so its heights differ from scipy's in the last bits and
+//! near-ties can resolve differently; a direct port of scipy's loops was small and is exact.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -223,7 +224,7 @@ fn mst_single_linkage(dists: &[f64], n: usize) -> Vec<[f64; 4]> {
 }
 
 /// Stable sort by height (numpy's mergesort) followed by scipy's `label`.
-fn sort_and_label(z: &mut Vec<[f64; 4]>, n: usize) {
+fn sort_and_label(z: &mut [[f64; 4]], n: usize) {
     z.sort_by(|a, b| a[2].partial_cmp(&b[2]).unwrap_or(std::cmp::Ordering::Equal));
     label(z, n);
 }
@@ -265,6 +266,7 @@ fn label(z: &mut [[f64; 4]], n: usize) {
 }
 
 /// scipy `nn_chain` (complete, average, weighted, ward).
+#[allow(clippy::needless_range_loop)] // index loops kept as in scipy's Cython, for line-by-line comparison
 fn nn_chain(dists: &[f64], n: usize, method: Method) -> Vec<[f64; 4]> {
     let mut z = vec![[0.0f64; 4]; n - 1];
     let mut d = dists.to_vec();
@@ -272,10 +274,10 @@ fn nn_chain(dists: &[f64], n: usize, method: Method) -> Vec<[f64; 4]> {
     let mut chain: Vec<usize> = Vec::with_capacity(n);
     let mut y = 0usize;
     for row in z.iter_mut() {
-        if chain.is_empty() {
-            if let Some(i) = (0..n).find(|&i| size[i] > 0) {
-                chain.push(i);
-            }
+        if chain.is_empty()
+            && let Some(i) = (0..n).find(|&i| size[i] > 0)
+        {
+            chain.push(i);
         }
         let mut x;
         let mut current_min;
@@ -420,6 +422,7 @@ fn find_min_dist(n: usize, d: &[f64], size: &[usize], x: usize) -> Result<(usize
 }
 
 /// scipy `fast_linkage` (generic algorithm, Müllner 2011): centroid and median.
+#[allow(clippy::needless_range_loop)] // index loops kept as in scipy's Cython, for line-by-line comparison
 fn fast_linkage(dists: &[f64], n: usize, method: Method) -> Result<Vec<[f64; 4]>> {
     let mut z = vec![[0.0f64; 4]; n - 1];
     let mut d = dists.to_vec();
