@@ -3,27 +3,10 @@
 //! with `--input`, and one-line errors for bad names, parameters and inputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn mesmerize(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesmerize")).args(args).current_dir(cwd).output().expect("run mesmerize")
-}
-
-fn ok(args: &[&str], cwd: &Path) -> Output {
-    let o = mesmerize(args, cwd);
-    assert!(o.status.success(), "mesmerize {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-    o
-}
-
-fn err(args: &[&str], cwd: &Path) -> String {
-    let o = mesmerize(args, cwd);
-    assert!(!o.status.success(), "mesmerize {} should fail", args.join(" "));
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).expect("one JSON document on stdout")
-}
+#[path = "support/cli.rs"]
+mod support;
+use support::{err, json, ok};
 
 /// A little-endian float64 C-order .npy file.
 fn write_npy(path: &Path, rows: &[Vec<f64>]) {

@@ -3,30 +3,14 @@
 //! leaves the previous DataFrame intact.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mesmerize_core::project::Project;
 
-fn mesmerize(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesmerize")).args(args).current_dir(cwd).output().expect("run mesmerize")
-}
-
-fn ok(args: &[&str], cwd: &Path) -> Output {
-    let o = mesmerize(args, cwd);
-    assert!(o.status.success(), "mesmerize {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
-    o
-}
-
-fn err(args: &[&str], cwd: &Path) -> String {
-    let o = mesmerize(args, cwd);
-    assert!(!o.status.success(), "mesmerize {} should fail", args.join(" "));
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).expect("one JSON document on stdout")
-}
+#[path = "support/cli.rs"]
+mod support;
+use support::{err, json, ok};
 
 #[test]
 fn project_from_the_command_line() {

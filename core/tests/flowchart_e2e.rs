@@ -3,6 +3,8 @@
 //! on a simulated project: its history matches the documented operation list; per-node caching recomputes only what
 //! lies downstream of a parameter change; `.fc` files round-trip; cycles and kind mismatches are refused.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use mesmerize_core::analysis::flowchart::{self, Endpoint, Flowchart, FlowchartError, Runner};
@@ -10,26 +12,12 @@ use mesmerize_core::analysis::nodes::{NodeContext, Port, columns};
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::project::{NewSample, Project, ProjectConfig, WorkEnv};
 use mesmerize_core::roi::{Roi, RoiGeometry};
-use mesmerize_core::simulate::{SimConfig, SimKind, Simulator};
-use mesmerize_core::{ImgData, Metadata, StackShape};
 use serde_json::json;
 
 const T: usize = 240;
 
 fn work_env(seed: u64, n: usize) -> WorkEnv {
-    let mut cfg = SimConfig::new(SimKind::TwoP);
-    cfg.width = 64;
-    cfg.height = 64;
-    cfg.frames = T;
-    cfg.seed = seed;
-    let sim = Simulator::new(cfg).expect("simulator");
-    let d = sim.shape().frame_len();
-    let mut data = vec![0f32; d * T];
-    for (t, f) in data.chunks_mut(d).enumerate() {
-        sim.render_frame(t, f);
-    }
-    let truth = sim.truth().clone();
-    let img = ImgData::from_f32(data, StackShape::movie(T, 64, 64), Metadata::new("simulator", truth.fps, "20261126_101500")).expect("img");
+    let (img, truth) = support::movie(seed, 64, T);
     let mut env = WorkEnv::new(img);
     for nrn in truth.neurons.iter().filter(|n| n.cx > 5.0 && n.cy > 5.0 && n.cx < 58.0 && n.cy < 58.0).take(n) {
         let mut roi = Roi::new(RoiGeometry::Ellipse { cx: nrn.cx, cy: nrn.cy, rx: 2.5, ry: 2.5, angle_deg: 0.0 });

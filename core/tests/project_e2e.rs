@@ -4,32 +4,21 @@
 
 use std::collections::BTreeMap;
 
+mod support;
+
 use mesmerize_core::analysis::Transmission;
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::project::{CustomColumn, FilterStep, NewSample, Project, ProjectConfig, Tab, WorkEnv};
 use mesmerize_core::roi::{Roi, RoiGeometry};
-use mesmerize_core::simulate::{SimConfig, SimKind, Simulator, Truth};
+use mesmerize_core::simulate::Truth;
 use mesmerize_core::stimulus::{StimPeriod, StimulusMap, TimeUnit};
-use mesmerize_core::{ImgData, Metadata, StackShape};
+use mesmerize_core::ImgData;
 use polars::prelude::*;
 
 const T: usize = 240;
 
 fn movie(seed: u64) -> (ImgData, Truth) {
-    let mut cfg = SimConfig::new(SimKind::TwoP);
-    cfg.width = 80;
-    cfg.height = 80;
-    cfg.frames = T;
-    cfg.seed = seed;
-    let sim = Simulator::new(cfg).expect("simulator");
-    let d = sim.shape().frame_len();
-    let mut data = vec![0f32; d * T];
-    for (t, f) in data.chunks_mut(d).enumerate() {
-        sim.render_frame(t, f);
-    }
-    let truth = sim.truth().clone();
-    let meta = Metadata::new("simulator", truth.fps, "20261126_101500");
-    (ImgData::from_f32(data, StackShape::movie(T, 80, 80), meta).expect("img"), truth)
+    support::movie(seed, 80, T)
 }
 
 fn pearson(a: &[f32], b: &[f32]) -> f64 {
