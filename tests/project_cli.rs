@@ -76,6 +76,25 @@ fn project_from_the_command_line() {
     ok(&["trn", "export", "manual.trn", "--column", "_RAW_CURVE", "--npy", "raw.npy"], d);
     assert!(std::fs::metadata(d.join("raw.npy")).expect("npy").len() > 300 * 8 * 2);
 
+    // DetrendDFoF reads the CNMF sample's dF/F (the result's F_dff) through the project, and refuses manual ROIs.
+    ok(&["project", "list", "proj dir", "--filter", "SampleID=fish1", "--save-tab", "cnmf"], d);
+    ok(&["project", "export-trn", "proj dir", "--tab", "cnmf", "--out", "cnmf.trn"], d);
+    ok(&["node", "DetrendDFoF", "cnmf.trn", "dff.trn"], d);
+    ok(&["trn", "export", "dff.trn", "--column", "_DETREND_DF_O_F", "--npy", "dff.npy"], d);
+    let result = mesmerize_core::io::caiman_h5::read_result(&d.join("r.hdf5")).expect("result");
+    let f_dff = result.f_dff.as_ref().expect("F_dff in the result");
+    let raw = std::fs::read(d.join("dff.npy")).expect("npy");
+    let vals: Vec<f64> = raw[raw.len() - k * f_dff.ncols() * 8..].chunks(8).map(|b| f64::from_le_bytes(b.try_into().expect("8"))).collect();
+    let (mut worst, mut n) = (0.0f64, 0);
+    for (i, row) in f_dff.rows().into_iter().enumerate().take(k) {
+        for (j, v) in row.iter().enumerate() {
+            worst = worst.max((f64::from(*v) - vals[i * f_dff.ncols() + j]).abs());
+            n += 1;
+        }
+    }
+    assert!(n > 0 && worst < 1e-6, "DetrendDFoF vs the result's F_dff: {worst}");
+    assert!(err(&["node", "DetrendDFoF", "manual.trn", "x.trn"], d).contains("no CNMF dF/F"));
+
     // Configuration change from the CLI labels old rows.
     ok(&["project", "config", "proj dir", "--add-roi-type-column", "morphology", "--add-custom-column", "age:int=3"], d);
     let rows = json(&ok(&["project", "list", "proj dir", "--json"], d));

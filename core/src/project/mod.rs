@@ -30,7 +30,7 @@ pub use config::{CellValue, ColumnType, CustomColumn, ProjectConfig};
 pub use curves::SampleCurves;
 pub use error::ProjectError;
 pub use filter::{FilterExpr, FilterStep, Modifier, apply_all};
-pub use sample::{NewSample, sample_id};
+pub use sample::{NewSample, cnmf_dfof, sample_id};
 pub use schema::{RESERVED_COLUMNS, UNTAGGED};
 pub use tabs::Tab;
 pub use work_env::{WorkEnv, WorkEnvPaths};

@@ -278,3 +278,25 @@ pub(super) fn with_raw_curves(root: &Path, df: DataFrame, progress: &dyn Progres
     df.with_column(b.finish().into_series().into_column())?;
     Ok(df)
 }
+
+/// Each row's CNMF dF/F (CaImAn's `detrend_df_f`, stored with the sample's curves when the ROIs came from a CNMF
+/// result): the rows' `CurvePath` / `uuid_curve` looked up under the project `root`. A row whose sample has no dF/F
+/// (manual ROIs, or a result without `F_dff`) gives None.
+pub fn cnmf_dfof(root: &Path, curve_paths: &[Option<String>], uuids: &[Option<String>]) -> Result<Vec<Option<Vec<f64>>>, ProjectError> {
+    let mut files: HashMap<String, SampleCurves> = HashMap::new();
+    let mut out = Vec::with_capacity(curve_paths.len());
+    for (p, u) in curve_paths.iter().zip(uuids) {
+        let (Some(p), Some(u)) = (p, u) else {
+            out.push(None);
+            continue;
+        };
+        if !files.contains_key(p) {
+            files.insert(p.clone(), SampleCurves::read(&root.join(p))?);
+        }
+        let c = &files[p];
+        let i = c.row_of(u).ok_or_else(|| ProjectError::corrupt(root.join(p), format!("no curve for uuid_curve {u}")))?;
+        let row = c.dfof.as_ref().map(|d| d.row(i).iter().map(|&x| f64::from(x)).collect::<Vec<f64>>());
+        out.push(row.filter(|r| r.iter().any(|v| !v.is_nan())));
+    }
+    Ok(out)
+}

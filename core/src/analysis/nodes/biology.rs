@@ -1,4 +1,4 @@
-//! Biology nodes: ExtractStim, StaticDFoFo, StimTuning.
+//! Biology nodes: ExtractStim, DetrendDFoF, StaticDFoFo, StimTuning.
 
 use polars::prelude::*;
 use serde_json::{Value, json};
@@ -9,7 +9,7 @@ use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D,
 use crate::analysis::BlockSel;
 use crate::stimulus::StimulusMap;
 
-pub(super) const NODES: &[&NodeSpec] = &[&EXTRACT_STIM, &STATIC_DFOFO, &STIM_TUNING];
+pub(super) const NODES: &[&NodeSpec] = &[&EXTRACT_STIM, &DETREND_DFOF, &STATIC_DFOFO, &STIM_TUNING];
 
 const EXTRACT_STIM: NodeSpec = NodeSpec {
     name: "ExtractStim",
@@ -222,3 +222,40 @@ fn run_stim_tuning(c: &NodeCall) -> Result<Outputs, NodeError> {
     t.last_output = Some(format!("_TUNE_CURVE_{}_yvals", stim_types[0]));
     out(t)
 }
+
+const DETREND_DFOF: NodeSpec = NodeSpec {
+    name: "DetrendDFoF",
+    aliases: &[],
+    category: Category::Biology,
+    help: "CNMF's detrended dF/F (CaImAn detrend_df_f) of each curve, from the sample's CNMF output, not from a data column",
+    inputs: IN,
+    outputs: OUT,
+    params: &[],
+    run: |c| {
+        let t = c.trn("In")?;
+        let root = t.proj_path.clone().or_else(|| c.ctx.project.clone()).ok_or_else(|| {
+            data_err("DetrendDFoF reads each sample's CNMF output from its project: the input has no project path")
+        })?;
+        let paths = read_labels(t, "CurvePath")?;
+        let uuids = read_labels(t, crate::analysis::UUID_CURVE)?;
+        let rows = crate::project::cnmf_dfof(&root, &paths, &uuids).map_err(|e| data_err(format!("DetrendDFoF: {e}")))?;
+        let samples = read_labels(t, "SampleID").unwrap_or_else(|_| vec![None; rows.len()]);
+        let dfof: Vec<Vec<f64>> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.ok_or_else(|| {
+                    data_err(format!(
+                        "DetrendDFoF: row {i} (sample {}) has no CNMF dF/F: its ROIs are not from a CNMF result with F_dff",
+                        samples[i].as_deref().unwrap_or("?")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut t = t.clone();
+        set_column(&mut t, list_column("_DETREND_DF_O_F", &dfof))?;
+        t.history.add_operation(BlockSel::All, "detrend_df_o_f", json!({"source": "cnmf F_dff (CaImAn detrend_df_f)"}))?;
+        t.last_output = Some("_DETREND_DF_O_F".into());
+        out(t)
+    },
+};
