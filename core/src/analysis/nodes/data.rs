@@ -86,7 +86,7 @@ const MERGE: NodeSpec = NodeSpec {
     outputs: OUT,
     params: &[],
     run: |c| {
-        let ts: Vec<Transmission> = c
+        let mut ts: Vec<Transmission> = c
             .all("In")
             .iter()
             .filter_map(|p| match p {
@@ -94,9 +94,41 @@ const MERGE: NodeSpec = NodeSpec {
                 _ => None,
             })
             .collect();
+        for i in 1..ts.len() {
+            let (earlier, rest) = ts.split_at_mut(i);
+            split_diverged_blocks(earlier, &mut rest[0])?;
+        }
         out(Transmission::merge(ts)?)
     },
 };
+
+/// Two streams that branched from the same Transmission share data block ids but have different logs by the time
+/// they meet again. The original kept only one of the logs; here the later stream's diverged blocks get fresh ids
+/// (in `_BLOCK_` and its HistoryTrace), so each stream's own log survives the merge.
+fn split_diverged_blocks(earlier: &[Transmission], t: &mut Transmission) -> Result<(), NodeError> {
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut history = crate::analysis::HistoryTrace::new();
+    for b in t.history.data_blocks().to_vec() {
+        let ops = t.history.get_data_block_history(&b)?.to_vec();
+        let diverged = earlier.iter().any(|e| e.history.get_data_block_history(&b).is_ok_and(|o| o != ops.as_slice()));
+        let id = if diverged {
+            let new = uuid::Uuid::new_v4().to_string();
+            renamed.insert(b.clone(), new.clone());
+            new
+        } else {
+            b.clone()
+        };
+        history.add_data_block(&id, ops)?;
+    }
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    let blocks = read_labels(t, crate::analysis::BLOCK_COLUMN)?;
+    let new: Vec<Option<String>> = blocks.into_iter().map(|b| b.map(|b| renamed.get(&b).cloned().unwrap_or(b))).collect();
+    set_column(t, Column::new(crate::analysis::BLOCK_COLUMN.into(), new))?;
+    t.history = history;
+    Ok(())
+}
 
 const TEXT_FILTER: NodeSpec = NodeSpec {
     name: "TextFilter",

@@ -47,7 +47,18 @@ pub fn detect_peaks(d1: &[f64], sig: &[f64], norm: &[f64], th: &PeakThresholds) 
             norm.len()
         ));
     }
-    let sign: Vec<f64> = d1.iter().map(|v| if *v > 0.0 { 1.0 } else if *v < 0.0 { -1.0 } else { 0.0 }).collect();
+    // A derivative of exactly zero (the top of a smooth peak landing on a sample) continues the previous sign, so a
+    // rise-then-fall is one crossing; numpy's sign 0 there made the original report two adjacent peaks.
+    let mut sign: Vec<f64> = d1.iter().map(|v| if *v > 0.0 { 1.0 } else if *v < 0.0 { -1.0 } else { 0.0 }).collect();
+    let first = sign.iter().copied().find(|s| *s != 0.0).unwrap_or(0.0);
+    let mut prev = first;
+    for s in sign.iter_mut() {
+        if *s == 0.0 {
+            *s = prev;
+        } else {
+            prev = *s;
+        }
+    }
     let sc: Vec<f64> = sign.windows(2).map(|w| w[1] - w[0]).collect();
     let s2 = gradient(d1)?;
     let mut peaks: Vec<usize> = (0..sc.len()).filter(|&i| sc[i] < 0.0).collect();
