@@ -2,7 +2,7 @@
 matrices: tslearn normalized_cc for every ordered pair, then argmax / max) for 500 curves x 3000 points, the
 reference for mesmerize_core::analysis::cluster::xcorr::cc_matrices (its #[ignore]d bench in
 core/tests/cluster_xcorr.rs). The n x n x (2 sz - 1) array of cc functions the original also keeps (12 GB here) is
-not stored. Run: /var/tmp/golden-venv/bin/python tests/golden/cluster/bench_xcorr_tslearn.py [n] [sz] [repeats]
+not stored. Run: python3 tests/golden/cluster/bench_xcorr_tslearn.py [n] [sz] [repeats]
 """
 
 import sys

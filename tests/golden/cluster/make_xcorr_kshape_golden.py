@@ -2,7 +2,7 @@
 (core/tests/cluster_xcorr.rs and core/tests/cluster_kshape.rs).
 
 Regenerate (from the repository root, with the golden venv):
-    /var/tmp/golden-venv/bin/python tests/golden/cluster/make_xcorr_kshape_golden.py
+    python3 tests/golden/cluster/make_xcorr_kshape_golden.py
 which overwrites tests/golden/cluster/xcorr_kshape_golden.json.
 
 Pinned versions used for the committed JSON: numpy 2.4.6, scipy 1.17.1, scikit-learn 1.9.1, tslearn 0.10.0

@@ -2,7 +2,7 @@
 (core/tests/transform_sklearn.rs), computed by scikit-learn itself.
 
 Regenerate (from the repository root, with the golden venv or any Python that has the pinned versions):
-    /var/tmp/golden-venv/bin/python tests/golden/transform/make_transform_golden.py
+    python3 tests/golden/transform/make_transform_golden.py
 which overwrites tests/golden/transform/transform_golden.json.
 
 Pinned versions used for the committed JSON (from the golden venv's freeze.txt): Python 3.11.7 with numpy 2.4.6,
