@@ -314,17 +314,22 @@ impl Drop for TempDir {
     }
 }
 
-/// `n` random ROIs of radius 4-7 px inside a `w x h` frame, half polygons and half ellipses (fixed seed).
-fn random_rois(n: usize, w: usize, h: usize) -> Vec<mesmerize_core::roi::Roi> {
-    use mesmerize_core::roi::{Roi, RoiGeometry};
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        // xorshift64*: uniform in [0, 1).
+/// A seeded xorshift64* stream of uniform numbers in [0, 1): benchmark inputs that are the same on every machine
+/// without a random-number dependency in the app.
+pub(super) fn uniform_stream(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
         state ^= state >> 12;
         state ^= state << 25;
         state ^= state >> 27;
         (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    }
+}
+
+/// `n` random ROIs of radius 4-7 px inside a `w x h` frame, half polygons and half ellipses (fixed seed).
+fn random_rois(n: usize, w: usize, h: usize) -> Vec<mesmerize_core::roi::Roi> {
+    use mesmerize_core::roi::{Roi, RoiGeometry};
+    let mut next = uniform_stream(0x2545_F491_4F6C_DD1D);
     (0..n)
         .map(|i| {
             let (cx, cy) = (8.0 + next() * (w as f64 - 16.0).max(0.0), 8.0 + next() * (h as f64 - 16.0).max(0.0));

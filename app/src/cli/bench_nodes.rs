@@ -33,14 +33,7 @@ pub struct NodesBenchArgs {
 
 /// Deterministic calcium-like curves: slow oscillations, transients and noise, with a 3-way group label.
 fn curves(n: usize, t: usize) -> Vec<Vec<f64>> {
-    // xorshift64*: deterministic and dependency-free (the same curves every run, on every machine).
-    let mut state: u64 = 0x2026_1126_dead_beef;
-    let mut uniform = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = super::bench::uniform_stream(0x2026_1126_dead_beef);
     (0..n)
         .map(|i| {
             let f = 0.002 + 0.01 * (i % 3) as f64;
@@ -78,23 +71,6 @@ fn transmission(rows: &[Vec<f64>]) -> anyhow::Result<Transmission> {
     Ok(t)
 }
 
-fn write_npy(path: &std::path::Path, rows: &[Vec<f64>]) -> anyhow::Result<()> {
-    let (n, t) = (rows.len(), rows.first().map_or(0, Vec::len));
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, {t}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for v in rows.iter().flatten() {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
 fn port(t: &Transmission) -> Vec<Port> {
     vec![Port::from_transmission(t.clone())]
 }
@@ -103,7 +79,8 @@ fn port(t: &Transmission) -> Vec<Port> {
 pub fn run(a: &NodesBenchArgs) -> anyhow::Result<()> {
     let rows = curves(a.curves, a.points);
     if let Some(p) = &a.npy {
-        write_npy(p, &rows)?;
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        super::trn::write_npy_f64(p, &[a.curves, a.points], &flat)?;
         eprintln!("wrote {}", p.display());
     }
     let t = transmission(&rows)?;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::columns::{groups, list_column, map_curves, read_curves, read_labels, set_column, take_rows};
 use super::spec::{IN, OUT};
 use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D, ParamKind as K, ParamSpec as P, data_err, out};
-use crate::analysis::BlockSel;
+use crate::analysis::{BlockSel, Transmission};
 use crate::stimulus::StimulusMap;
 
 pub(super) const NODES: &[&NodeSpec] = &[&EXTRACT_STIM, &DETREND_DFOF, &STATIC_DFOFO, &STIM_TUNING];
@@ -44,6 +44,14 @@ fn periods_of(json_text: Option<&str>, stim_type: &str, sample: &str) -> Result<
     Ok(p)
 }
 
+/// Each row's `stim_maps` JSON text (None where null); a Transmission without the column is an error for `node`.
+fn stim_map_texts(t: &Transmission, node: &str) -> Result<Vec<Option<String>>, NodeError> {
+    match t.df.column("stim_maps") {
+        Ok(c) if c.dtype() == &DataType::String => Ok(c.str()?.iter().map(|v| v.map(str::to_string)).collect()),
+        _ => Err(data_err(format!("{node}: the input has no 'stim_maps' column (spawn it from a project)"))),
+    }
+}
+
 fn run_extract_stim(c: &NodeCall) -> Result<Outputs, NodeError> {
     let t = c.trn("In")?;
     let col = c.data_column(t)?;
@@ -52,10 +60,7 @@ fn run_extract_stim(c: &NodeCall) -> Result<Outputs, NodeError> {
     let zero_pos = c.params.text("zero_pos").to_string();
     let curves = read_curves(t, &col)?;
     let samples = read_labels(t, "SampleID")?;
-    let maps: Vec<Option<String>> = match t.df.column("stim_maps") {
-        Ok(c) if c.dtype() == &DataType::String => c.str()?.iter().map(|v| v.map(str::to_string)).collect(),
-        _ => return Err(data_err("ExtractStim: the input has no 'stim_maps' column (spawn it from a project)")),
-    };
+    let maps = stim_map_texts(t, "ExtractStim")?;
     let (mut rows, mut names, mut starts, mut ends, mut pieces) = (vec![], vec![], vec![], vec![], vec![]);
     for (sample, sample_rows) in groups(&samples) {
         let sample = sample.unwrap_or_default();
@@ -177,10 +182,7 @@ fn run_stim_tuning(c: &NodeCall) -> Result<Outputs, NodeError> {
     let unlabelled = c.params.bool("include_unlabelled");
     let curves = read_curves(t, &col)?;
     let samples = read_labels(t, "SampleID").unwrap_or_else(|_| vec![None; curves.len()]);
-    let maps: Vec<Option<String>> = match t.df.column("stim_maps") {
-        Ok(c) if c.dtype() == &DataType::String => c.str()?.iter().map(|v| v.map(str::to_string)).collect(),
-        _ => return Err(data_err("StimTuning: the input has no 'stim_maps' column (spawn it from a project)")),
-    };
+    let maps = stim_map_texts(t, "StimTuning")?;
     let mut t = t.clone();
     let stim_types = if t.stim_defs.is_empty() {
         // Without project context, every type found in the first row's maps.

@@ -179,9 +179,14 @@ where
     Ok(t)
 }
 
-fn missing(t: &Transmission, column: &str) -> NodeError {
+/// "no column 'x' in the input (columns: ...)", shared by column readers and column parameters.
+pub(crate) fn missing_message(t: &Transmission, column: &str) -> String {
     let names: Vec<&str> = t.df.get_column_names().into_iter().map(|s| s.as_str()).collect();
-    data_err(format!("no column '{column}' in the input (columns: {})", names.join(", ")))
+    format!("no column '{column}' in the input (columns: {})", names.join(", "))
+}
+
+fn missing(t: &Transmission, column: &str) -> NodeError {
+    data_err(missing_message(t, column))
 }
 
 /// Row indices per distinct label, in order of first appearance (pandas' `unique()` order); nulls form one group.

@@ -123,11 +123,7 @@ impl NodeCall<'_> {
             })?,
         };
         if t.df.column(&col).is_err() {
-            let names: Vec<&str> = t.df.get_column_names().into_iter().map(|s| s.as_str()).collect();
-            return Err(NodeError::Param {
-                param: name.to_string(),
-                message: format!("no column '{col}' in the input (columns: {})", names.join(", ")),
-            });
+            return Err(NodeError::Param { param: name.to_string(), message: columns::missing_message(t, &col) });
         }
         Ok(col)
     }

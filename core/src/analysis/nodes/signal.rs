@@ -129,7 +129,7 @@ fn run_psd(c: &NodeCall) -> Result<Outputs, NodeError> {
     let fs = common_rate(t, "PowSpecDens")?;
     let curves = read_curves(t, &col)?;
     let n = equal_length(&curves, &col, "PowSpecDens").ok();
-    let freqs = n.map(|n| with_planner(|pl| spectral::periodogram(pl, &vec![0.0; n], fs).0));
+    let freqs = n.map(|n| spectral::periodogram_freqs(n, fs));
     let extra = json!({"sampling_rate": fs, "frequencies": freqs, "units": "frequency"});
     let mut t = map_curves(t, &col, "_POWER_SPECTRAL_DENSITY", "power_spectral_density", extra, |_, x| {
         Ok(with_planner(|pl| spectral::periodogram(pl, x, fs).1))

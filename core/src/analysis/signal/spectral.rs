@@ -22,8 +22,12 @@ pub fn periodogram(planner: &mut RealFftPlanner<f64>, x: &[f64], fs: f64) -> (Ve
     for v in p.iter_mut().take(last).skip(1) {
         *v *= 2.0;
     }
-    let f = (0..p.len()).map(|k| k as f64 * fs / n as f64).collect();
-    (f, p)
+    (periodogram_freqs(n, fs), p)
+}
+
+/// The frequency axis of a one-sided periodogram of `n` samples at rate `fs` (scipy's `rfftfreq(n, 1 / fs)`).
+pub fn periodogram_freqs(n: usize, fs: f64) -> Vec<f64> {
+    (0..n / 2 + 1).map(|k| k as f64 * fs / n as f64).collect()
 }
 
 /// `scipy.signal.resample(x, num)` for real input: truncate or zero-pad the spectrum (splitting / merging the

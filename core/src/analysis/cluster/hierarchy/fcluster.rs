@@ -6,7 +6,7 @@
 use ndarray::ArrayView2;
 
 use super::error::{HierarchyError, Result};
-use super::inconsistent::{check_r, get_max_rfield_for_each_cluster, inconsistent};
+use super::inconsistent::{check_r, inconsistent, subtree_max};
 use super::linkage::validate_linkage;
 
 /// How flat clusters are formed.
@@ -95,8 +95,7 @@ pub fn fcluster(
                     owned.view()
                 }
             };
-            let mut max_inconsists = vec![0.0f64; n - 1];
-            get_max_rfield_for_each_cluster(z, rv, &mut max_inconsists, n, 3);
+            let max_inconsists = subtree_max(z, n, |link| rv[[link, 3]]);
             cluster_monocrit(z, &max_inconsists, &mut labels, t, n);
         }
         Criterion::Distance => {
@@ -147,40 +146,9 @@ fn check_monocrit<'a>(monocrit: Option<&'a [f64]>, n: usize, criterion: &'static
     Ok(mc)
 }
 
-/// scipy `get_max_dist_for_each_cluster`.
+/// scipy `get_max_dist_for_each_cluster`: the largest merge height in each link's subtree.
 pub(crate) fn max_dists(z: ArrayView2<f64>, n: usize) -> Vec<f64> {
-    let mut md = vec![0.0f64; n - 1];
-    let mut visited = vec![false; 2 * n - 1];
-    let mut curr = vec![0usize; n];
-    let mut k: isize = 0;
-    curr[0] = 2 * n - 2;
-    while k >= 0 {
-        let root = curr[k as usize] - n;
-        let lc = z[[root, 0]] as usize;
-        let rc = z[[root, 1]] as usize;
-        if lc >= n && !visited[lc] {
-            visited[lc] = true;
-            k += 1;
-            curr[k as usize] = lc;
-            continue;
-        }
-        if rc >= n && !visited[rc] {
-            visited[rc] = true;
-            k += 1;
-            curr[k as usize] = rc;
-            continue;
-        }
-        let mut max_dist = z[[root, 2]];
-        if lc >= n && md[lc - n] > max_dist {
-            max_dist = md[lc - n];
-        }
-        if rc >= n && md[rc - n] > max_dist {
-            max_dist = md[rc - n];
-        }
-        md[root] = max_dist;
-        k -= 1;
-    }
-    md
+    subtree_max(z, n, |link| z[[link, 2]])
 }
 
 /// scipy `cluster_monocrit`: label the observations, a cluster per highest node with `mc <= cutoff`.

@@ -90,38 +90,21 @@ pub(crate) fn check_r(r: ArrayView2<f64>, rows: usize) -> Result<()> {
     Ok(())
 }
 
-/// scipy `get_max_Rfield_for_each_cluster`: `out[i] = max R[j, col]` over link i and its descendant links.
-pub(crate) fn get_max_rfield_for_each_cluster(z: ArrayView2<f64>, r: ArrayView2<f64>, out: &mut [f64], n: usize, col: usize) {
-    let mut visited = vec![false; 2 * n - 1];
-    let mut curr = vec![0usize; n];
-    let mut k: isize = 0;
-    curr[0] = 2 * n - 2;
-    while k >= 0 {
-        let root = curr[k as usize] - n;
-        let lc = z[[root, 0]] as usize;
-        let rc = z[[root, 1]] as usize;
-        if lc >= n && !visited[lc] {
-            visited[lc] = true;
-            k += 1;
-            curr[k as usize] = lc;
-            continue;
+/// The maximum of `value(link)` over each link and its descendant links (scipy's `get_max_dist_for_each_cluster`
+/// and `get_max_Rfield_for_each_cluster`). Children come before their parent in a valid Z, so one forward pass
+/// replaces scipy's explicit-stack traversal.
+pub(crate) fn subtree_max(z: ArrayView2<f64>, n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
+    let mut out = vec![0.0f64; n - 1];
+    for i in 0..n - 1 {
+        let mut m = value(i);
+        for child in [z[[i, 0]] as usize, z[[i, 1]] as usize] {
+            if child >= n && out[child - n] > m {
+                m = out[child - n];
+            }
         }
-        if rc >= n && !visited[rc] {
-            visited[rc] = true;
-            k += 1;
-            curr[k as usize] = rc;
-            continue;
-        }
-        let mut max_rf = r[[root, col]];
-        if lc >= n && out[lc - n] > max_rf {
-            max_rf = out[lc - n];
-        }
-        if rc >= n && out[rc - n] > max_rf {
-            max_rf = out[rc - n];
-        }
-        out[root] = max_rf;
-        k -= 1;
+        out[i] = m;
     }
+    out
 }
 
 /// `scipy.cluster.hierarchy.maxinconsts(Z, R)`: the maximum inconsistency coefficient (R column 3) of each link and
@@ -138,9 +121,7 @@ pub fn max_r_stat(z: ArrayView2<f64>, r: ArrayView2<f64>, i: usize) -> Result<Ve
     if i > 3 {
         return Err(HierarchyError::BadRColumn(i));
     }
-    let mut out = vec![0.0f64; n - 1];
-    get_max_rfield_for_each_cluster(z, r, &mut out, n, i);
-    Ok(out)
+    Ok(subtree_max(z, n, |link| r[[link, i]]))
 }
 
 /// The cophenetic distances of Z (condensed, scipy `cophenetic_distances`): the height of the link at which two
