@@ -2,6 +2,7 @@
 //! testable headless and the GPU kernels have a reference to match.
 
 pub mod analysis;
+pub mod batch;
 pub mod device;
 pub mod extraction;
 pub mod imaging;

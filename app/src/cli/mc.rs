@@ -66,6 +66,9 @@ pub struct McArgs {
     /// Write the shifts here (default: OUT with .shifts.json).
     #[arg(long, value_name = "SHIFTS.json")]
     pub shifts: Option<PathBuf>,
+    /// Name recorded in the history entry (the batch item's name; default: the output's file stem).
+    #[arg(long)]
+    pub name: Option<String>,
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
@@ -232,7 +235,11 @@ fn write_outputs(
     Ok(())
 }
 
-/// The name the history entry gives this correction (the original's batch item name): the output's file stem.
+/// The name the history entry gives this correction (the original's batch item name): `--name`, else the output's
+/// file stem.
 fn item_name(args: &McArgs) -> String {
+    if let Some(n) = &args.name {
+        return n.clone();
+    }
     args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -9,6 +9,7 @@ macro_rules! out {
     }};
 }
 
+mod batch;
 mod bench;
 mod bench_nodes;
 mod cnmf;
@@ -102,6 +103,9 @@ pub enum Command {
     /// Flowcharts (.fc): run one headless, or check it.
     #[command(subcommand)]
     Flowchart(node::FlowchartCommand),
+    /// Batch manager: a durable queue of motion correction / CNMF items run in worker processes; cluster export.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
     /// Benchmarks (results on stdout, one JSON object per line with --json).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -148,7 +152,7 @@ pub fn init_logging(verbose: u8) {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Headless commands stop cleanly on Ctrl-C; the GUI keeps the default (its window decides).
-    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Project(_) | Command::Node(_) | Command::Flowchart(_) | Command::Bench(_) | Command::Info { .. })) {
+    if matches!(cli.command, Some(Command::Mc(_) | Command::CorrPnr(_) | Command::Cnmf(_) | Command::Cnmfe(_) | Command::Projections(_) | Command::Simulate(_) | Command::Project(_) | Command::Node(_) | Command::Flowchart(_) | Command::Batch(_) | Command::Bench(_) | Command::Info { .. })) {
         progress::install_interrupt_handler();
     }
     match cli.command {
@@ -175,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Trn(cmd)) => trn::run(cmd),
         Some(Command::Node(args)) => node::run_node(&args),
         Some(Command::Flowchart(cmd)) => node::run_flowchart(&cmd),
+        Some(Command::Batch(cmd)) => batch::run(cmd),
         Some(Command::Bench(cmd)) => bench::run(cmd),
     }
 }

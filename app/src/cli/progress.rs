@@ -57,3 +57,8 @@ impl Progress for Bar {
         INTERRUPT.get().is_some_and(CancelToken::is_cancelled)
     }
 }
+
+/// Whether Ctrl-C was pressed (for loops that are not a [`Progress`] consumer, e.g. the batch runner).
+pub fn interrupted() -> bool {
+    INTERRUPT.get().is_some_and(CancelToken::is_cancelled)
+}
