@@ -323,3 +323,34 @@ fn bad_input_is_refused_when_added_and_deletion_keeps_inputs() {
     let shown = json(&ok(&["batch", "show", "b", &corr, "--json"], cwd));
     assert_eq!(shown["params"]["gSig"], 3);
 }
+
+#[test]
+fn system_configuration_sets_threads_and_work_dir_and_at_schedules() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cwd = tmp.path();
+    let (onep, cp) = quick_1p(cwd);
+    std::fs::create_dir(cwd.join("fast disk")).expect("work dir");
+    let config = cwd.join("system_config.json");
+    std::fs::write(&config, serde_json::json!({"threads": 1, "work_dir": cwd.join("fast disk")}).to_string()).expect("config");
+    ok(&["batch", "new", "b"], cwd);
+    let u = add(cwd, "b", "corr_pnr", &onep, Some(&cp), &[]);
+    // A start time in the past starts at once; a malformed one is a one-line error.
+    let e = err(&["batch", "run", "b", "--at", "25:99"], cwd);
+    assert!(e.contains("--at"), "{e}");
+    let o = Command::new(env!("CARGO_BIN_EXE_mesmerize"))
+        .args(["batch", "run", "b", "--at", "2000-01-01 00:00"])
+        .env("MESMERIZE_SYSTEM_CONFIG", &config)
+        .current_dir(cwd)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("1 threads"), "the thread limit reaches the worker: {stderr}");
+    assert!(stderr.contains("fast disk"), "outputs go to the work dir first: {stderr}");
+    assert!(stderr.contains("progress: "), "the worker reports progress as lines: {stderr}");
+    let it = item(cwd, "b", &u);
+    assert_eq!(it["status"], "done");
+    let corr = PathBuf::from(it["outputs"]["corr"].as_str().expect("corr"));
+    assert!(corr.starts_with(cwd.join("b")) && corr.is_file(), "outputs moved into the batch: {}", corr.display());
+    assert_eq!(std::fs::read_dir(cwd.join("fast disk")).expect("work dir").count(), 0, "the work dir is left empty");
+}

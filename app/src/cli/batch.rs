@@ -384,7 +384,15 @@ fn run_item(dir: &Path, uuid: &str, wait_input: u64) -> anyhow::Result<()> {
     wait_for_input(&b, &item, wait_input)?;
     let run = begin_item(&b, uuid, work_dir.as_deref())?;
     run.exit_with_runner();
-    eprintln!("item {} '{}' ({}), run {}, outputs to {}", run.item.uuid, run.item.name, run.item.module, run.item.runs, run.out_dir.display());
+    eprintln!(
+        "item {} '{}' ({}), run {}, {} threads, outputs to {}",
+        run.item.uuid,
+        run.item.name,
+        run.item.module,
+        run.item.runs,
+        rayon::current_num_threads(),
+        run.out_dir.display()
+    );
     let outcome = execute(&b, &run.item, &run.out_dir).map_err(|e| format!("{e:#}"));
     if let Err(e) = &outcome {
         eprintln!("error: {e}");

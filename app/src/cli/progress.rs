@@ -1,6 +1,7 @@
 //! Progress bars on stderr for the core's [`Progress`] trait.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mesmerize_core::progress::{CancelToken, Progress};
@@ -24,8 +25,17 @@ pub fn install_interrupt_handler() {
     }
 }
 
-/// An indicatif bar (hidden automatically when stderr is not a terminal).
-pub struct Bar(ProgressBar);
+/// An indicatif bar (hidden automatically when stderr is not a terminal). In a batch worker, whose stderr goes to
+/// the runner and the item's log, progress is printed as plain lines at every 10 % instead.
+pub struct Bar(ProgressBar, Option<TextProgress>);
+
+/// Plain-line progress for batch workers.
+struct TextProgress {
+    label: std::sync::Mutex<String>,
+    total: AtomicU64,
+    pos: AtomicU64,
+    decile: AtomicU64,
+}
 
 impl Bar {
     /// A bar with no length yet.
@@ -36,7 +46,13 @@ impl Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        Self(bar)
+        let text = std::env::var_os(mesmerize_core::batch::RUNNER_PID_ENV).map(|_| TextProgress {
+            label: std::sync::Mutex::new(String::new()),
+            total: AtomicU64::new(0),
+            pos: AtomicU64::new(0),
+            decile: AtomicU64::new(0),
+        });
+        Self(bar, text)
     }
     /// Remove the bar.
     pub fn finish(&self) {
@@ -46,11 +62,29 @@ impl Bar {
 
 impl Progress for Bar {
     fn start(&self, label: &str, total: u64) {
+        if let Some(t) = &self.1 {
+            if let Ok(mut l) = t.label.lock() {
+                *l = label.to_string();
+            }
+            t.total.store(total, Ordering::Relaxed);
+            t.pos.store(0, Ordering::Relaxed);
+            t.decile.store(0, Ordering::Relaxed);
+            eprintln!("progress: {label} 0/{total}");
+        }
         self.0.set_message(label.to_string());
         self.0.set_length(total);
         self.0.set_position(0);
     }
     fn advance(&self, n: u64) {
+        if let Some(t) = &self.1 {
+            let pos = t.pos.fetch_add(n, Ordering::Relaxed) + n;
+            let total = t.total.load(Ordering::Relaxed).max(1);
+            let decile = (pos * 10 / total).min(10);
+            if decile > t.decile.fetch_max(decile, Ordering::Relaxed) {
+                let label = t.label.lock().map(|l| l.clone()).unwrap_or_default();
+                eprintln!("progress: {label} {pos}/{total} ({}%)", decile * 10);
+            }
+        }
         self.0.inc(n);
     }
     fn cancelled(&self) -> bool {
