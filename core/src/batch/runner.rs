@@ -194,10 +194,21 @@ fn run_one(batch: &Batch, uuid: &str, worker: &dyn Fn(&str) -> Command, opts: &R
     let mut abort: Option<String> = None;
     let mut last_check = Instant::now();
     let status: ExitStatus = loop {
-        match rx.recv_timeout(opts.poll) {
-            Ok(line) => on_line(line, &mut log),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(opts.poll.min(Duration::from_millis(20))),
+        // Once the worker has closed its output it is exiting: look at it every few milliseconds rather than at
+        // the poll interval, so a batch of short items does not wait on the clock.
+        let closed = match rx.recv_timeout(opts.poll) {
+            Ok(line) => {
+                on_line(line, &mut log);
+                false
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(Duration::from_millis(2));
+                true
+            }
+        };
+        if closed && let Some(st) = child.try_wait().map_err(|e| BatchError::io(&log_path, e))? {
+            break st;
         }
         if last_check.elapsed() < opts.poll {
             continue;

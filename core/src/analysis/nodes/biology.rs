@@ -3,7 +3,8 @@
 use polars::prelude::*;
 use serde_json::{Value, json};
 
-use super::columns::{groups, list_column, map_curves, read_curves, read_labels, set_column, take_rows};
+use super::columns::{groups, list_column, read_curves, read_labels, set_column, take_rows};
+use super::flat::{map_flat, same_len};
 use super::spec::{IN, OUT};
 use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D, ParamKind as K, ParamSpec as P, data_err, out};
 use crate::analysis::{BlockSel, Transmission};
@@ -107,9 +108,12 @@ const STATIC_DFOFO: NodeSpec = NodeSpec {
     run: |c| {
         let t = c.trn("In")?;
         let col = c.data_column(t)?;
-        let t = map_curves(t, &col, "_STATIC_DF_O_F", "static_df_o_f", json!({}), |_, f| {
-            let f0 = f.iter().copied().fold(f64::INFINITY, f64::min);
-            Ok(f.iter().map(|v| (v - f0) / f0).collect())
+        let t = map_flat(t, &col, "_STATIC_DF_O_F", "static_df_o_f", json!({}), |c| {
+            c.map_rows(same_len, |_, f, y| {
+                let f0 = f.iter().copied().fold(f64::INFINITY, f64::min);
+                y.iter_mut().zip(f).for_each(|(y, v)| *y = (v - f0) / f0);
+                Ok(())
+            })
         })?;
         out(t)
     },

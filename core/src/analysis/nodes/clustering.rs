@@ -7,7 +7,8 @@ use ndarray::Array2;
 use polars::prelude::*;
 use serde_json::{Value, json};
 
-use super::columns::{equal_length, read_curves, set_column};
+use super::columns::{equal_length, set_column};
+use super::flat::FlatCurves;
 use super::spec::{IN, OUT};
 use super::{
     Category, InconsistencyData, LinkageData, MonocritData, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D,
@@ -20,13 +21,14 @@ pub(super) const NODES: &[&NodeSpec] = &[&KSHAPE, &KMEANS, &LINKAGE, &FCLUSTER, 
 
 /// The curves of a column as an n x t matrix (equal lengths required).
 pub(crate) fn matrix(t: &Transmission, col: &str, node: &str) -> Result<Array2<f64>, NodeError> {
-    let curves = read_curves(t, col)?;
-    let len = equal_length(&curves, col, node)?;
-    if curves.iter().flatten().any(|v| !v.is_finite()) {
+    let curves = FlatCurves::read(t, col)?;
+    let rows: Vec<&[f64]> = (0..curves.len()).map(|i| curves.row(i)).collect();
+    let len = equal_length(&rows, col, node)?;
+    let flat = curves.values();
+    if flat.iter().any(|v| !v.is_finite()) {
         return Err(data_err(format!("{node}: '{col}' contains NaN or infinite values")));
     }
-    let flat: Vec<f64> = curves.into_iter().flatten().collect();
-    Array2::from_shape_vec((flat.len() / len.max(1), len), flat).map_err(|e| data_err(format!("{node}: {e}")))
+    Array2::from_shape_vec((flat.len() / len.max(1), len), flat.to_vec()).map_err(|e| data_err(format!("{node}: {e}")))
 }
 
 fn herr(node: &str) -> impl Fn(hierarchy::HierarchyError) -> NodeError + '_ {

@@ -133,12 +133,12 @@ pub fn common_rate(t: &Transmission, node: &str) -> Result<f64, NodeError> {
 }
 
 /// The common length of all curves, or an error saying which lengths occur.
-pub fn equal_length(curves: &[Vec<f64>], column: &str, node: &str) -> Result<usize, NodeError> {
-    let n = curves.first().map_or(0, Vec::len);
-    if let Some((i, c)) = curves.iter().enumerate().find(|(_, c)| c.len() != n) {
+pub fn equal_length<C: AsRef<[f64]>>(curves: &[C], column: &str, node: &str) -> Result<usize, NodeError> {
+    let n = curves.first().map_or(0, |c| c.as_ref().len());
+    if let Some((i, c)) = curves.iter().enumerate().find(|(_, c)| c.as_ref().len() != n) {
         return Err(data_err(format!(
             "{node}: arrays in '{column}' must all have the same length (row 0 has {n}, row {i} has {}); use SpliceArrays or PadArrays",
-            c.len()
+            c.as_ref().len()
         )));
     }
     Ok(n)
@@ -164,8 +164,15 @@ where
         .enumerate()
         .map(|(i, &(a, b))| f(i, &flat[a..b]).map_err(|e| data_err(format!("{op}: row {i} of '{column}': {e}"))))
         .collect::<Result<_, _>>()?;
+    log_curve_op(t, column, list_column(out_column, &out), op, extra)
+}
+
+/// A copy of `t` with `out` added, `last_output` set to it, and `op` logged on all blocks with
+/// `{"data_column": column, ...extra, "units": last_unit}` (the original's history shape for curve-to-curve nodes).
+pub(super) fn log_curve_op(t: &Transmission, column: &str, out: Column, op: &str, extra: Value) -> Result<Transmission, NodeError> {
+    let out_column = out.name().to_string();
     let mut t = t.clone();
-    set_column(&mut t, list_column(out_column, &out))?;
+    set_column(&mut t, out)?;
     let mut params = serde_json::Map::new();
     params.insert("data_column".into(), Value::from(column));
     if let Value::Object(m) = extra {
@@ -175,7 +182,7 @@ where
         params.insert("units".into(), t.last_unit.clone().map_or(Value::Null, Value::from));
     }
     t.history.add_operation(BlockSel::All, op, Value::Object(params))?;
-    t.last_output = Some(out_column.to_string());
+    t.last_output = Some(out_column);
     Ok(t)
 }
 

@@ -1,4 +1,5 @@
-//! Data nodes: LoadFile, LoadProjDF, Save, Merge, TextFilter, SpliceArrays, DropNa, PadArrays.
+//! Data nodes: LoadFile, LoadProjDF, Save, Merge, TextFilter, SpliceArrays, DropNa, PadArrays (and NormRaw, in its own
+//! module).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,13 +8,14 @@ use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use super::columns::{list_column, map_curves, read_curves, read_labels, set_column, take_rows};
+use super::columns::{list_column, read_curves, read_labels, set_column, take_rows};
+use super::flat::map_flat;
 use super::spec::{IN, OUT};
 use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D, ParamKind as K, ParamSpec as P, Port, Terminal, data_err, out};
 use crate::analysis::{BlockSel, Transmission};
 
 pub(super) const NODES: &[&NodeSpec] =
-    &[&LOAD_FILE, &LOAD_PROJ_DF, &SAVE, &MERGE, &TEXT_FILTER, &SPLICE_ARRAYS, &DROP_NA, &PAD_ARRAYS];
+    &[&LOAD_FILE, &LOAD_PROJ_DF, &SAVE, &MERGE, &TEXT_FILTER, &SPLICE_ARRAYS, &DROP_NA, &PAD_ARRAYS, &super::norm_raw::NORM_RAW];
 
 const LOAD_FILE: NodeSpec = NodeSpec {
     name: "LoadFile",
@@ -184,9 +186,16 @@ const SPLICE_ARRAYS: NodeSpec = NodeSpec {
         let start: i64 = if a.trim().is_empty() { 0 } else { a.trim().parse().map_err(|_| bad())? };
         let end: i64 = if b.trim().is_empty() { i64::MAX } else { b.trim().parse().map_err(|_| bad())? };
         let extra = json!({"start_ix": start, "end_ix": if end == i64::MAX { serde_json::Value::Null } else { json!(end) }});
-        out(map_curves(t, &col, "_SPLICE_ARRAYS", "splice_arrays", extra, |_, x| {
-            let (s, e) = py_slice(start, end, x.len());
-            Ok(x[s..e].to_vec())
+        out(map_flat(t, &col, "_SPLICE_ARRAYS", "splice_arrays", extra, |c| {
+            let len = |_, n| {
+                let (s, e) = py_slice(start, end, n);
+                e - s
+            };
+            c.map_rows(len, |_, x, y| {
+                let (s, e) = py_slice(start, end, x.len());
+                y.copy_from_slice(&x[s..e]);
+                Ok(())
+            })
         })?)
     },
 };

@@ -1,15 +1,17 @@
 //! Math nodes: Derivative, TVDiff, XpowerY, AbsoluteValue, LogTransform, ArrayStats, ArgGroupStat, ZScore, LinRegress.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::columns::{equal_length, groups, list_column, map_curves, read_curves, read_labels, read_scalars, set_column, take_rows};
+use super::columns::{equal_length, groups, map_curves, read_curves, read_labels, read_scalars, set_column, take_rows};
+use super::flat::{FlatCurves, FlatOut, map_flat, same_len};
 use super::signal::median;
 use super::spec::{IN, OUT};
 use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D, ParamKind as K, ParamSpec as P, data_err, out};
 use crate::analysis::BlockSel;
-use crate::analysis::signal::{gradient::gradient, tvdiff};
+use crate::analysis::signal::{gradient::gradient_into, tvdiff};
 
 pub(super) const NODES: &[&NodeSpec] =
     &[&DERIVATIVE, &TVDIFF, &X_POWER_Y, &ABSOLUTE_VALUE, &LOG_TRANSFORM, &ARRAY_STATS, &ARG_GROUP_STAT, &ZSCORE, &LIN_REGRESS];
@@ -25,7 +27,7 @@ const DERIVATIVE: NodeSpec = NodeSpec {
     run: |c| {
         let t = c.trn("In")?;
         let col = c.data_column(t)?;
-        out(map_curves(t, &col, "_DERIVATIVE", "derivative", json!({}), |_, x| gradient(x))?)
+        out(map_flat(t, &col, "_DERIVATIVE", "derivative", json!({}), |c| c.map_rows(same_len, |_, x, g| gradient_into(x, g)))?)
     },
 };
 
@@ -78,12 +80,12 @@ const X_POWER_Y: NodeSpec = NodeSpec {
         let y = c.params.float("Y");
         // Whole exponents use repeated multiplication (as numpy's fast paths for 2, 3, 0.5 ...), others powf.
         let whole = (y.fract() == 0.0 && y.abs() <= 64.0).then_some(y as i32);
-        out(map_curves(t, &col, "_X_POWER_Y", "x_power_y", json!({"exponent": y}), |_, x| {
+        out(map_flat(t, &col, "_X_POWER_Y", "x_power_y", json!({"exponent": y}), |c| {
             Ok(match whole {
-                Some(2) => x.iter().map(|v| v * v).collect(),
-                Some(k) => x.iter().map(|v| v.powi(k)).collect(),
-                None if y == 0.5 => x.iter().map(|v| v.sqrt()).collect(),
-                None => x.iter().map(|v| v.powf(y)).collect(),
+                Some(2) => c.map_values(|v| v * v),
+                Some(k) => c.map_values(|v| v.powi(k)),
+                None if y == 0.5 => c.map_values(f64::sqrt),
+                None => c.map_values(|v| v.powf(y)),
             })
         })?)
     },
@@ -100,7 +102,7 @@ const ABSOLUTE_VALUE: NodeSpec = NodeSpec {
     run: |c| {
         let t = c.trn("In")?;
         let col = c.data_column(t)?;
-        out(map_curves(t, &col, "_ABSOLUTE_VALUE", "absolute_value", json!({}), |_, x| Ok(x.iter().map(|v| v.abs()).collect()))?)
+        out(map_flat(t, &col, "_ABSOLUTE_VALUE", "absolute_value", json!({}), |c| Ok(c.map_values(f64::abs)))?)
     },
 };
 
@@ -119,14 +121,13 @@ const LOG_TRANSFORM: NodeSpec = NodeSpec {
         let t = c.trn("In")?;
         let col = c.data_column(t)?;
         let tr = c.params.text("transform").to_string();
-        let f: fn(f64) -> f64 = match tr.as_str() {
-            "log10" => f64::log10,
-            "ln" => f64::ln,
-            "modlog10" => |v| sign(v) * (v.abs() + 1.0).log10(),
-            _ => |v| sign(v) * (v.abs() + 1.0).ln(),
-        };
-        out(map_curves(t, &col, "_LOG_TRANSFORM", "log_transform", json!({"transform": tr}), |_, x| {
-            Ok(x.iter().map(|&v| f(v)).collect())
+        out(map_flat(t, &col, "_LOG_TRANSFORM", "log_transform", json!({"transform": tr.clone()}), |c| {
+            Ok(match tr.as_str() {
+                "log10" => c.map_values(f64::log10),
+                "ln" => c.map_values(f64::ln),
+                "modlog10" => c.map_values(|v| sign(v) * (v.abs() + 1.0).log10()),
+                _ => c.map_values(|v| sign(v) * (v.abs() + 1.0).ln()),
+            })
         })?)
     },
 };
@@ -160,19 +161,23 @@ pub(crate) fn reduce(name: &str, x: &[f64]) -> f64 {
     if vals.is_empty() {
         return f64::NAN;
     }
+    // Only the statistic asked for is computed (each in the same order of operations as numpy's pairwise-free path).
     let n = vals.len() as f64;
-    let mean = vals.iter().sum::<f64>() / n;
-    let var = vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = || vals.iter().sum::<f64>() / n;
+    let var = || {
+        let m = mean();
+        vals.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n
+    };
+    let min = || vals.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = || vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     match name.trim_start_matches("nan") {
-        "amin" | "min" => min,
-        "amax" | "max" => max,
-        "ptp" => max - min,
+        "amin" | "min" => min(),
+        "amax" | "max" => max(),
+        "ptp" => max() - min(),
         "median" => median(vals),
-        "mean" => mean,
-        "std" => var.sqrt(),
-        _ => var,
+        "mean" => mean(),
+        "std" => var().sqrt(),
+        _ => var(),
     }
 }
 
@@ -207,13 +212,13 @@ fn run_array_stats(c: &NodeCall) -> Result<Outputs, NodeError> {
     let group_by = c.params.opt_text("group_by").map(|g| c.column_param("group_by", t).map(|_| g.to_string())).transpose()?;
     let group_sec =
         c.params.opt_text("group_by_sec").map(|g| c.column_param("group_by_sec", t).map(|_| g.to_string())).transpose()?;
-    let curves = read_curves(t, &col)?;
+    let curves = FlatCurves::read(t, &col)?;
     let params = json!({"data_column": col, "output_column": out_col, "function": func,
         "group_by": group_by.clone().map_or(Value::Bool(false), Value::from),
         "group_by_sec": group_sec.clone().map_or(Value::Bool(false), Value::from)});
     let mut t = match &group_by {
         None => {
-            let v: Vec<f64> = curves.iter().map(|x| reduce(&func, x)).collect();
+            let v: Vec<f64> = (0..curves.len()).into_par_iter().map(|i| reduce(&func, curves.row(i))).collect();
             let mut t = t.clone();
             set_column(&mut t, Column::new(out_col.as_str().into(), v))?;
             t
@@ -222,6 +227,7 @@ fn run_array_stats(c: &NodeCall) -> Result<Outputs, NodeError> {
             let primary = read_labels(t, g)?;
             let secondary = group_sec.as_deref().map(|s| read_labels(t, s)).transpose()?;
             let mut firsts = Vec::new();
+            let mut offsets = vec![0usize];
             let mut results = Vec::new();
             for (_, rows) in groups(&primary) {
                 let subgroups = match &secondary {
@@ -232,16 +238,19 @@ fn run_array_stats(c: &NodeCall) -> Result<Outputs, NodeError> {
                     }
                 };
                 for (_, rows) in subgroups {
-                    let sub: Vec<Vec<f64>> = rows.iter().map(|&r| curves[r].clone()).collect();
+                    let sub: Vec<&[f64]> = rows.iter().map(|&r| curves.row(r)).collect();
                     let len = equal_length(&sub, &col, "ArrayStats")?;
-                    let stat: Vec<f64> =
-                        (0..len).map(|k| reduce(&func, &sub.iter().map(|r| r[k]).collect::<Vec<_>>())).collect();
+                    let stat: Vec<f64> = (0..len)
+                        .into_par_iter()
+                        .map(|k| reduce(&func, &sub.iter().map(|r| r[k]).collect::<Vec<_>>()))
+                        .collect();
                     firsts.push(rows[0]);
-                    results.push(stat);
+                    offsets.push(offsets.last().copied().unwrap_or(0) + stat.len());
+                    results.extend(stat);
                 }
             }
             let mut t = take_rows(t, &firsts)?;
-            set_column(&mut t, list_column(&out_col, &results))?;
+            set_column(&mut t, FlatOut { offsets, values: results }.into_column(&out_col)?)?;
             t
         }
     };
@@ -309,26 +318,43 @@ fn run_zscore(c: &NodeCall) -> Result<Outputs, NodeError> {
     let t = c.trn("In")?;
     let col = c.data_column(t)?;
     let group_by = c.params.opt_text("group_by").map(|_| c.column_param("group_by", t)).transpose()?;
-    let curves = read_curves(t, &col)?;
+    let curves = FlatCurves::read(t, &col)?;
     let labels = match &group_by {
         Some(g) => read_labels(t, g)?,
         None => vec![None; curves.len()],
     };
     // Rows come out grouped, groups in order of first appearance (as the original's concat of sub-DataFrames).
-    let mut order = Vec::new();
-    let mut z = Vec::new();
+    let mut order = Vec::with_capacity(curves.len());
+    let mut stats = vec![(0.0, 0.0); curves.len()];
     for (_, rows) in groups(&labels) {
-        let all: Vec<f64> = rows.iter().flat_map(|&r| curves[r].iter().copied()).collect();
-        let n = all.len() as f64;
-        let mean = all.iter().sum::<f64>() / n;
-        let sd = (all.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        // One pass per moment over the group's values in row order, as scipy.stats.zscore(axis=None) sums them.
+        let all = || rows.iter().flat_map(|&r| curves.row(r).iter().copied());
+        let n = rows.iter().map(|&r| curves.row(r).len()).sum::<usize>() as f64;
+        let mean = all().sum::<f64>() / n;
+        let sd = (all().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
         for &r in &rows {
             order.push(r);
-            z.push(curves[r].iter().map(|v| (v - mean) / sd).collect::<Vec<f64>>());
+            stats[r] = (mean, sd);
         }
     }
-    let mut t = take_rows(t, &order)?;
-    set_column(&mut t, list_column("_ZSCORE", &z))?;
+    let identity = order.iter().enumerate().all(|(i, &r)| i == r);
+    let mut t = if identity { t.clone() } else { take_rows(t, &order)? };
+    let reordered;
+    let src = if identity {
+        &curves
+    } else {
+        reordered = FlatCurves::read(&t, &col)?;
+        &reordered
+    };
+    let row_stats: Vec<(f64, f64)> = order.iter().map(|&r| stats[r]).collect();
+    let z = src
+        .map_rows(same_len, |i, x, z| {
+            let (mean, sd) = row_stats[i];
+            z.iter_mut().zip(x).for_each(|(z, v)| *z = (v - mean) / sd);
+            Ok(())
+        })
+        .map_err(|(i, e)| data_err(format!("ZScore: row {i}: {e}")))?;
+    set_column(&mut t, z.into_column("_ZSCORE")?)?;
     let params = json!({"data_column": col, "group_by": group_by, "output_column": "_ZSCORE"});
     t.history.add_operation(BlockSel::All, "zscore", params)?;
     t.last_output = Some("_ZSCORE".into());

@@ -7,6 +7,7 @@ use realfft::RealFftPlanner;
 use serde_json::json;
 
 use super::columns::{common_rate, equal_length, map_curves, read_curves, row_rates, set_column};
+use super::flat::{map_flat, same_len};
 use super::spec::{IN, OUT};
 use super::{Category, NodeCall, NodeError, NodeSpec, Outputs, ParamDefault as D, ParamKind as K, ParamSpec as P, data_err, out};
 use crate::analysis::BlockSel;
@@ -190,13 +191,16 @@ fn run_scaler(c: &NodeCall) -> Result<Outputs, NodeError> {
     let col = c.data_column(t)?;
     let (mu, sd) = (c.params.float("mu"), c.params.float("std"));
     let extra = json!({"mu": mu, "std": sd});
-    out(map_curves(t, &col, "_SCALER_MEAN_VARIANCE", "scaler_mean_variance", extra, |_, x| {
-        let n = x.len() as f64;
-        let m = x.iter().sum::<f64>() / n;
-        let s = (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
-        // tslearn replaces a zero standard deviation by 1 (constant curves become mu).
-        let s = if s == 0.0 { 1.0 } else { s };
-        Ok(x.iter().map(|v| (v - m) / s * sd + mu).collect())
+    out(map_flat(t, &col, "_SCALER_MEAN_VARIANCE", "scaler_mean_variance", extra, |c| {
+        c.map_rows(same_len, |_, x, y| {
+            let n = x.len() as f64;
+            let m = x.iter().sum::<f64>() / n;
+            let s = (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
+            // tslearn replaces a zero standard deviation by 1 (constant curves become mu).
+            let s = if s == 0.0 { 1.0 } else { s };
+            y.iter_mut().zip(x).for_each(|(y, v)| *y = (v - m) / s * sd + mu);
+            Ok(())
+        })
     })?)
 }
 
@@ -214,11 +218,14 @@ const NORMALIZE: NodeSpec = NodeSpec {
 fn run_normalize(c: &NodeCall) -> Result<Outputs, NodeError> {
     let t = c.trn("In")?;
     let col = c.data_column(t)?;
-    out(map_curves(t, &col, "_NORMALIZE", "normalize", json!({}), |_, x| {
-        let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        // numpy gives NaN (0/0) for a constant curve; so do we, rather than inventing a value.
-        Ok(x.iter().map(|v| (v - lo) / (hi - lo)).collect())
+    out(map_flat(t, &col, "_NORMALIZE", "normalize", json!({}), |c| {
+        c.map_rows(same_len, |_, x, y| {
+            let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // numpy gives NaN (0/0) for a constant curve; so do we, rather than inventing a value.
+            y.iter_mut().zip(x).for_each(|(y, v)| *y = (v - lo) / (hi - lo));
+            Ok(())
+        })
     })?)
 }
 
