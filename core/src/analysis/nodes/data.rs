@@ -153,7 +153,7 @@ const TEXT_FILTER: NodeSpec = NodeSpec {
         let include = !exclude && c.params.bool("Include");
         let labels = read_labels(t, &col)?;
         let rows: Vec<usize> =
-            (0..labels.len()).filter(|&i| (labels[i].as_deref() == Some(filt.as_str())) == !exclude).collect();
+            (0..labels.len()).filter(|&i| (labels[i].as_deref() == Some(filt.as_str())) != exclude).collect();
         let mut t = take_rows(t, &rows)?;
         let params = json!({"column": col, "filter": filt, "include": include, "exclude": exclude});
         t.history.add_operation(BlockSel::All, "text_filter", params)?;

@@ -102,9 +102,8 @@ impl Sample {
     fn raw_min_max(&self, uuid: &str, curve: &[f64], option: &str) -> Result<(f64, f64), String> {
         let &i = self.rows.get(uuid).ok_or_else(|| format!("the sample has no ROI with uuid_curve {uuid}"))?;
         let roi = self.env.rois.rois().get(i).ok_or_else(|| format!("the sample has no ROI {i}"))?;
-        let footprint = match &roi.geometry {
-            RoiGeometry::Cnmf { footprint, .. } | RoiGeometry::VolCnmf { footprint, .. } => footprint,
-            _ => return Err(format!("it is a {} ROI; NormRaw needs CNMF(-E) footprints", roi.roi_type())),
+        let (RoiGeometry::Cnmf { footprint, .. } | RoiGeometry::VolCnmf { footprint, .. }) = &roi.geometry else {
+            return Err(format!("it is a {} ROI; NormRaw needs CNMF(-E) footprints", roi.roi_type()));
         };
         let pixels: Vec<usize> =
             footprint.indices.iter().zip(&footprint.weights).filter(|(_, w)| **w > 0.0).map(|(&p, _)| p as usize).collect();
