@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use mesmerize_core::extraction::Movie;
-use mesmerize_core::extraction::summary::{corr_pnr, corr_pnr_from_filtered, filter_movie, local_correlation};
+use mesmerize_core::extraction::summary::{corr_pnr, corr_pnr_from_filtered, corr_pnr_in_place, filter_movie, local_correlation};
 use mesmerize_core::progress::NoProgress;
 use mesmerize_core::{ImgData, OpenOptions};
 
@@ -48,6 +48,9 @@ fn corr_pnr_and_local_correlation_match_caiman_semantics() {
         let filtered = filter_movie(&movie, gsig, center).expect("filter runs");
         let two = corr_pnr_from_filtered(&filtered);
         assert!(max_abs_diff(&two.corr, &got.corr) < 1e-6 && max_abs_diff(&two.pnr, &got.pnr) < 1e-5);
+        // Filtering in place (the command's path) changes nothing.
+        let in_place = corr_pnr_in_place(movie.clone(), gsig, center, &NoProgress).expect("in place runs");
+        assert_eq!(in_place, got);
     }
     let lc = local_correlation(&movie);
     let d = max_abs_diff(&lc, &page(4));

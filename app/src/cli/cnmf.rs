@@ -104,6 +104,8 @@ pub fn run(args: &CnmfArgs, cnmfe: bool) -> anyhow::Result<()> {
     p.validate_for(&dims).with_context(|| format!("parameters for {}", args.input.display()))?;
     let bar = Bar::new();
     let movie = Movie::load(&img, &bar)?;
+    // The file's mapped pages count in the resident set; the fit needs only the movie in memory.
+    drop(img);
     let name = args.input.display().to_string();
     let (result, device) = if cnmfe {
         let ain = match &p.ain {

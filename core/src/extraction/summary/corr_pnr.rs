@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use super::gsig_filter::{GsigFilter, filter_frames};
+use super::gsig_filter::{GsigFilter, filter_frames, filter_frames_in_place};
 use super::neighbours::{Standardise, neighbour_correlation};
 use crate::extraction::deconv::noise::{MAX_SAMPLES_FFT, psd_samples};
 use crate::extraction::{ExtractionError, Movie};
@@ -38,12 +38,22 @@ pub const NOISE_RANGE: [f64; 2] = [0.25, 0.5];
 pub const CORR_THRESHOLD: f64 = 3.0;
 /// Pixels whose time series are gathered together: 1 KiB runs per frame read (256 x T floats of scratch per thread).
 const PIXEL_BLOCK: usize = 256;
+/// Frames transposed together into the pixel time series (16 floats: one cache line per pixel).
+const FRAME_TILE: usize = 16;
 
 /// Filter the movie with `gSig` and compute its correlation and PNR images (CaImAn's `correlation_pnr`).
 pub fn corr_pnr(movie: &Movie, gsig: &[f64], center_psf: bool, progress: &dyn Progress) -> Result<CorrPnr, ExtractionError> {
     let f = GsigFilter::new(gsig, &movie.dims, center_psf)?;
     let filtered = filter_frames(&f, movie, progress)?;
     corr_pnr_of(&filtered, &movie.dims, movie.t, progress)
+}
+
+/// [`corr_pnr`] for a caller that no longer needs the raw movie (the `corr-pnr` command): the movie is filtered in
+/// place, so the computation needs no second copy of it.
+pub fn corr_pnr_in_place(mut movie: Movie, gsig: &[f64], center_psf: bool, progress: &dyn Progress) -> Result<CorrPnr, ExtractionError> {
+    let f = GsigFilter::new(gsig, &movie.dims, center_psf)?;
+    filter_frames_in_place(&f, &mut movie, progress)?;
+    corr_pnr_of(&movie.data, &movie.dims, movie.t, progress)
 }
 
 /// Correlation and PNR images of an already filtered movie (e.g. the output of `filter_movie`).
@@ -108,7 +118,9 @@ impl BandNoise {
     }
 }
 
-/// PNR and correlation standardisation of one pixel's filtered time series.
+/// PNR and correlation standardisation of one pixel's filtered time series (compiled for AVX2 as well as the
+/// baseline, picked at run time).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 pub fn pixel_pnr_and_standardise(series: &[f32], noise: &mut BandNoise) -> (f32, Standardise) {
     let t = series.len() as f64;
     let mean64 = series.iter().map(|&v| v as f64).sum::<f64>() / t;
@@ -152,8 +164,8 @@ pub fn pixel_statistics(
     let mut z = vec![Standardise::ZERO; d];
     progress.start("noise and peak per pixel", d.div_ceil(PIXEL_BLOCK) as u64);
     pnr.par_chunks_mut(PIXEL_BLOCK).zip(z.par_chunks_mut(PIXEL_BLOCK)).enumerate().try_for_each_init(
-        || (Vec::<f32>::new(), BandNoise::new(t)),
-        |(buf, noise), (b, (pnr_b, z_b))| {
+        || (Vec::<f32>::new(), Vec::<f32>::new(), BandNoise::new(t)),
+        |(buf, tile, noise), (b, (pnr_b, z_b))| {
             if progress.cancelled() {
                 return Err(ExtractionError::Cancelled);
             }
@@ -163,10 +175,21 @@ pub fn pixel_statistics(
             // the transposing stores crawl.
             let stride = t.next_multiple_of(16) + 16;
             buf.resize(n * stride, 0.0);
-            for f in 0..t {
-                let src = &data[f * d + p0..f * d + p0 + n];
-                for (j, &v) in src.iter().enumerate() {
-                    buf[j * stride + f] = v;
+            // Transpose in tiles of FRAME_TILE frames: the tile's rows are first copied side by side (frames are a
+            // multiple of 4 KiB apart, so reading them in place would put every row in the same L1 set), then each
+            // pixel gets a whole cache line of its series per store burst.
+            tile.resize(FRAME_TILE * n, 0.0);
+            for f0 in (0..t).step_by(FRAME_TILE) {
+                let fb = FRAME_TILE.min(t - f0);
+                for k in 0..fb {
+                    let f = f0 + k;
+                    tile[k * n..(k + 1) * n].copy_from_slice(&data[f * d + p0..f * d + p0 + n]);
+                }
+                for j in 0..n {
+                    let dst = &mut buf[j * stride + f0..j * stride + f0 + fb];
+                    for (k, o) in dst.iter_mut().enumerate() {
+                        *o = tile[k * n + j];
+                    }
                 }
             }
             for j in 0..n {

@@ -116,7 +116,9 @@ pub fn neighbour_correlation(
 }
 
 /// Sums over time of `z_p * z_{p + o}` for the pixels of lines `[l0, l1)` and each forward offset `o`
-/// (`offs.len()` planes of the band's size, zero where the neighbour is out of bounds).
+/// (`offs.len()` planes of the band's size, zero where the neighbour is out of bounds). Compiled for AVX2 as well as
+/// the baseline, picked at run time (same arithmetic, wider vectors).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn band_products(
     data: &[f32],
     (nz, h, w): (usize, usize, usize),
