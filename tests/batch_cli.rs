@@ -163,6 +163,9 @@ fn every_module_runs_to_done_in_a_batch_with_an_awkward_path() {
     // The reused prepared input is the CNMF-E item's copied movie, so both corr/PNR items agree exactly.
     assert!(log(&reuse).contains("reusing the prepared input"), "{}", log(&reuse));
     assert_eq!(std::fs::read(out(&corr, "corr")).expect("corr"), std::fs::read(out(&reuse, "corr")).expect("reuse corr"));
+    let info = json(&ok(&["info", &out(&corr, "pnr").to_string_lossy(), "--json"], cwd));
+    let entry = info["meta"]["history_trace"].as_array().and_then(|h| h.iter().find_map(|e| e.get("corr_pnr"))).expect("corr_pnr history").clone();
+    assert_eq!(entry["gSig"], serde_json::json!([3.0]), "{entry}");
     let copied = item(cwd, batch, &cnmfe)["input"]["path"].as_str().expect("copied input").to_string();
     assert!(cwd.join(batch).join(&copied).is_file(), "the copied input lives in the batch: {copied}");
 }

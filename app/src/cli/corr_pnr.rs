@@ -71,13 +71,24 @@ pub fn compute(movie: Movie, gsig: &[f64], center_psf: bool, choice: DeviceChoic
 pub fn run(args: &CorrPnrArgs) -> anyhow::Result<()> {
     let img = args.open.open(&args.input)?;
     let s = img.shape();
+    let mut meta = img.meta().clone();
     let bar = Bar::new();
     let movie = Movie::load(&img, &bar)?;
     drop(img);
-    let (out, _) = compute(movie, &args.gsig.0, !args.no_center_psf, args.device, &bar)
+    let (out, device) = compute(movie, &args.gsig.0, !args.no_center_psf, args.device, &bar)
         .with_context(|| format!("corr-pnr of {}", args.input.display()))?;
     bar.finish();
-    super::projections::write_images(&args.out, s, &[("corr", &out.corr), ("pnr", &out.pnr)])
+    super::projections::write_images(&args.out, s, &[("corr", &out.corr), ("pnr", &out.pnr)])?;
+    // Each image's sidecar: the input's metadata plus a `corr_pnr` history entry with the parameters.
+    let mut history = meta.extra.get("history_trace").and_then(|h| h.as_array().cloned()).unwrap_or_default();
+    history.push(serde_json::json!({ "corr_pnr": { "gSig": args.gsig.0, "center_psf": !args.no_center_psf, "device": device,
+        "input": args.input.display().to_string() } }));
+    meta.extra.insert("history_trace".into(), serde_json::Value::Array(history));
+    for name in ["corr", "pnr"] {
+        let path = super::projections::with_suffix(&args.out, name);
+        mesmerize_core::io::tiff::write_sidecar(&path, &meta).with_context(|| format!("metadata of {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// `mesmerize bench corr-pnr`: simulate a 1-photon movie in memory, then time `corr_pnr` on each device asked for.

@@ -29,7 +29,7 @@ pub struct ProjectionArgs {
     pub device: DeviceChoice,
 }
 
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+pub(super) fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
     let mut name = prefix.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!("_{suffix}.tiff"));
     prefix.with_file_name(name)
