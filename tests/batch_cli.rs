@@ -234,6 +234,9 @@ fn abort_current_item_abort_batch_and_add_while_running() {
     let mut runner = spawn_run(cwd, "b", "run.log");
     wait_item(cwd, "b", &a, 60, "the slow item to run", running_with_worker);
     let late = add(cwd, "b", "corr_pnr", &onep, Some(&cp), &["--name", "added while running"]);
+    let skipped = add(cwd, "b", "corr_pnr", &onep, Some(&cp), &["--name", "aborted before its turn"]);
+    ok(&["batch", "abort", "b", "--item", &skipped], cwd);
+    assert!(err(&["batch", "run", "b"], cwd).contains("already being run"), "one runner per batch");
     ok(&["batch", "abort", "b", "--current"], cwd);
     let status = wait_child(&mut runner, 120);
     assert!(!status.success());
@@ -241,6 +244,8 @@ fn abort_current_item_abort_batch_and_add_while_running() {
     assert_eq!((ia["status"].as_str(), ia["error"].as_str()), (Some("aborted"), Some("aborted by the user")), "{ia}");
     assert_eq!(item(cwd, "b", &b)["status"], "done");
     assert_eq!(item(cwd, "b", &late)["status"], "done", "an item added while the batch ran was picked up");
+    let sk = item(cwd, "b", &skipped);
+    assert_eq!((sk["status"].as_str(), sk["runs"].as_u64()), (Some("aborted"), Some(0)), "aborted before it started: {sk}");
 
     // Abort the batch: the current item is aborted and the rest stays pending; "Start at selection" later.
     let mut runner = spawn_run(cwd, "b", "run2.log");

@@ -101,6 +101,21 @@ pub fn run_batch(batch: &Batch, worker: &dyn Fn(&str) -> Command, opts: &RunOpti
         let Some(next) = next else { break };
         let uuid = next.uuid.clone();
         attempted.insert(uuid.clone());
+        if t.runner.as_ref().is_some_and(|r| r.abort_items.contains(&uuid)) {
+            // Aborted by the user before its turn came: never started.
+            let item = batch.update(|t| {
+                if let Some(r) = t.runner.as_mut() {
+                    r.abort_items.retain(|u| *u != uuid);
+                }
+                let it = t.get_mut(&uuid).ok_or_else(|| batch.no_item(&uuid))?;
+                it.status = Status::Aborted;
+                it.error = Some("aborted by the user before it started".into());
+                Ok(it.clone())
+            })?;
+            events.item_finished(&item);
+            summary.finished.push((uuid, Status::Aborted));
+            continue;
+        }
         if let Some(item) = run_one(batch, &uuid, worker, opts, events, me)? {
             summary.finished.push((item.uuid.clone(), item.status));
             if item.status == Status::Aborted && (events.cancelled() || batch.read()?.runner.as_ref().is_some_and(|r| r.abort_batch)) {
