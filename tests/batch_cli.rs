@@ -274,6 +274,8 @@ fn exported_scripts_name_every_item_and_run_it() {
     let corr1p = add(cwd, batch, "corr_pnr", &onep, Some(&cp), &[]);
     ok(&["batch", "export", batch, "--slurm", "job.sh", "--scripts", "per item"], cwd);
     let script = std::fs::read_to_string(cwd.join("job.sh")).expect("slurm script");
+    let waits: Vec<&str> = script.lines().filter(|l| l.trim_start().starts_with("--wait-input=")).map(str::trim).collect();
+    assert_eq!(waits, ["--wait-input=0", "--wait-input=86400", "--wait-input=0"], "only the item on mc's output waits");
     assert!(Command::new("bash").arg("-n").arg(cwd.join("job.sh")).status().expect("bash -n").success(), "{script}");
     assert!(script.contains("#SBATCH --array=0-2"), "{script}");
     for (u, name) in [(&mc, "motion one"), (&corr, "corr of mc"), (&corr1p, "corr_pnr")] {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::inputs::referenced_items;
 use super::item::{Input, Item};
 use super::table::Batch;
 
@@ -28,8 +29,9 @@ pub fn item_script(batch: &Batch, item: &Item, exe: &Path) -> String {
     s
 }
 
-/// A SLURM job-array script (`sbatch OUT.sh`): array task i runs item i. Items that take another item's output
-/// wait for it (`--wait-input`), and the array lists items in batch order, so inputs are scheduled first.
+/// A SLURM job-array script (`sbatch OUT.sh`): array task i runs item i. Items that read another item's output
+/// (input, `memmap_uuid`, `Ain`) wait for it (`--wait-input`), and the array lists items in batch order, so inputs
+/// are scheduled first.
 pub fn slurm_script(batch: &Batch, items: &[Item], exe: &Path, job_name: &str) -> String {
     let mut s = String::new();
     s.push_str("#!/usr/bin/env bash\n");
@@ -48,7 +50,9 @@ pub fn slurm_script(batch: &Batch, items: &[Item], exe: &Path, job_name: &str) -
     s.push_str(")\n");
     s.push_str("WAIT=(\n");
     for it in items {
-        let wait = if matches!(it.input, Input::Item { .. }) { "--wait-input=86400" } else { "--wait-input=0" };
+        // Items that read another item's output (input, `memmap_uuid`, `Ain`) wait for it on the cluster.
+        let reads_other = matches!(it.input, Input::Item { .. }) || batch.params(&it.uuid).is_ok_and(|p| !referenced_items(&p).is_empty());
+        let wait = if reads_other { "--wait-input=86400" } else { "--wait-input=0" };
         s.push_str(&format!("  {wait}\n"));
     }
     s.push_str(")\n");
