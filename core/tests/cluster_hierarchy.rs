@@ -4,6 +4,9 @@
 //! Z: cluster ids (columns 0, 1) and counts (column 3) exactly, heights to 1e-9 relative; fcluster labels
 //! identical (computed both from scipy's Z and from ours); R, maxinconsts, maxRstat, maxdists, cophenet to 1e-9.
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
 use mesmerize_core::analysis::cluster::hierarchy::{
     Criterion, HierarchyError, LinkageInput, Method, Metric, cophenet, fcluster, inconsistent, leaves_list, linkage,
     linkage_condensed, linkage_node, max_r_stat, maxdists, maxinconsts, mesmerize_wasserstein_shift,
@@ -15,9 +18,7 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/cluster/hierarchy_golden.json");
-    let text = std::fs::read_to_string(&p).expect("golden file");
-    serde_json::from_str(&text).expect("golden json")
+    golden_file::json("cluster/hierarchy_golden.json")
 }
 
 /// A golden float: written as a string (Python repr) so it parses exactly (serde_json's default number parsing

@@ -2,6 +2,10 @@
 //! versions inside): label agreement (ARI 1.0) from our own random init, exact runs from tslearn's explicit init,
 //! and SBD distances to tslearn's centroids; adjusted_rand_index against sklearn.
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
+use golden_file::f64s;
 use mesmerize_core::analysis::cluster::kshape::{KShapeError, kshape, kshape_with_init, sbd_matrix, z_normalize};
 use mesmerize_core::analysis::cluster::metrics::adjusted_rand_index;
 use mesmerize_core::analysis::cluster::xcorr::XcorrError;
@@ -11,13 +15,9 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/cluster/xcorr_kshape_golden.json");
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("golden file")).expect("golden json")
+    golden_file::json("cluster/xcorr_kshape_golden.json")
 }
 
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
-}
 
 fn usizes(v: &Value) -> Vec<usize> {
     v.as_array().expect("array").iter().map(|x| x.as_u64().expect("int") as usize).collect()

@@ -1,6 +1,10 @@
 //! normalized_cc and the all-pairs lag / maxima matrices against tslearn and a reproduction of the original
 //! Mesmerize's compute_cc_data (`tests/golden/cluster/make_xcorr_kshape_golden.py` wrote the JSON; versions inside).
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
+use golden_file::f64s;
 use mesmerize_core::analysis::cluster::xcorr::{
     CcMatrixKind, XcorrError, cc_matrices, cc_pair, curves_to_matrix, fft_size, normalized_cc,
 };
@@ -11,13 +15,9 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/cluster/xcorr_kshape_golden.json");
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("golden file")).expect("golden json")
+    golden_file::json("cluster/xcorr_kshape_golden.json")
 }
 
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
-}
 
 fn max_rel(ours: &[f64], want: &[f64]) -> f64 {
     assert_eq!(ours.len(), want.len(), "length mismatch");

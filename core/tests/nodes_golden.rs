@@ -2,6 +2,9 @@
 //! (tests/golden/nodes/make_nodes_golden.py): every case runs through `run_node` as the flowchart and
 //! `mesmerize node` do, on a Transmission carrying the fps in `meta`.
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
 use std::collections::BTreeMap;
 
 use mesmerize_core::analysis::nodes::{self, NodeContext, Port, columns};
@@ -10,8 +13,7 @@ use mesmerize_core::analysis::{HistoryTrace, Transmission};
 use serde_json::{Value, json};
 
 fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/nodes/nodes_golden.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("golden JSON")
+    golden_file::json("nodes/nodes_golden.json")
 }
 
 fn rows_of(v: &Value) -> Vec<Vec<f64>> {

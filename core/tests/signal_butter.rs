@@ -1,6 +1,10 @@
 //! butter / lfilter / lfilter_zi / filtfilt against values scipy itself computed
 //! (`tests/golden/signal/make_butter_golden.py` wrote `butter_golden.json`; versions are recorded inside it).
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
+use golden_file::f64s;
 use mesmerize_core::analysis::signal::butter::{BType, butter};
 use mesmerize_core::analysis::signal::filtfilt::{filtfilt, filtfilt_rows, lfilter, lfilter_zi};
 use serde_json::Value;
@@ -10,14 +14,9 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/signal/butter_golden.json");
-    let text = std::fs::read_to_string(&p).expect("golden file");
-    serde_json::from_str(&text).expect("golden json")
+    golden_file::json("signal/butter_golden.json")
 }
 
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
-}
 
 fn btype(s: &str) -> BType {
     match s {

@@ -1,14 +1,16 @@
 //! `analysis::signal::savgol` against scipy golden values (`tests/golden/signal/make_savgol_golden.py`).
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
 use mesmerize_core::analysis::signal::savgol::{savgol_coeffs, savgol_filter, savgol_rows};
 use serde_json::Value;
 
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/signal/savgol_golden.json");
-    serde_json::from_str(&std::fs::read_to_string(p).expect("golden file")).expect("golden json")
+    golden_file::json("signal/savgol_golden.json")
 }
 
 fn floats(v: &Value) -> Vec<f64> {

@@ -5,6 +5,10 @@
 //! own RNG, so their labels are compared up to a permutation (adjusted Rand index 1); LDA's `transform` is compared
 //! up to one sign per component (sklearn keeps whatever sign LAPACK returns; see the lda module doc).
 
+#[path = "support/golden.rs"]
+mod golden_file;
+
+use golden_file::f64s;
 use mesmerize_core::analysis::cluster::kmeans::{KMeans, KMeansError, KMeansInit, KMeansParams};
 use mesmerize_core::analysis::transform::lda::{Lda, LdaError, LdaParams, LdaSolver, Shrinkage};
 use mesmerize_core::analysis::transform::pca::{Pca, PcaError, PcaParams};
@@ -15,14 +19,9 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn golden() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/transform/transform_golden.json");
-    let text = std::fs::read_to_string(&p).expect("golden file");
-    serde_json::from_str(&text).expect("golden json")
+    golden_file::json("transform/transform_golden.json")
 }
 
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
-}
 
 fn mat(v: &Value) -> Array2<f64> {
     let rows: Vec<Vec<f64>> = v.as_array().expect("rows").iter().map(f64s).collect();

@@ -178,7 +178,7 @@ fn add(args: &AddArgs) -> anyhow::Result<()> {
         }
         None => json!({}),
     };
-    let is_item = uuid_like(&args.input) && b.read()?.get(&args.input).is_some();
+    let is_item = b.read()?.get(&args.input).is_some();
     let input = match (is_item, args.copy) {
         (true, true) => bail!("--copy takes a movie file, not an item UUID"),
         (true, false) => InputSpec::Item(args.input.clone()),
@@ -196,10 +196,6 @@ fn add(args: &AddArgs) -> anyhow::Result<()> {
     eprintln!("added {} item '{}'", item.module, item.name);
     out!("{}", item.uuid)?;
     Ok(())
-}
-
-fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 fn item_json(b: &Batch, pos: usize, it: &Item) -> Value {

@@ -37,7 +37,7 @@ impl Default for RunOptions {
 
 /// What the caller sees of a run (the CLI prints; the GUI will update its list and log panes).
 pub trait RunEvents {
-    /// An item is about to start (`index` of `total` items this run has found so far).
+    /// An item is about to start.
     fn item_started(&self, item: &Item);
     /// A line of the worker's stdout or stderr.
     fn line(&self, item: &Item, line: &str);
