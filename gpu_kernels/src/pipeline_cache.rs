@@ -12,15 +12,21 @@ pub struct Kernel {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// Get-or-create pool of kernels keyed by a static id such as `"projection.accumulate"`.
+/// Get-or-create pool of kernels keyed by an id such as `"projection.accumulate"` (ids of kernels built for a size
+/// carry it, e.g. `"summary.psd_noise.1000"`).
 #[derive(Debug, Default, Clone)]
-pub struct PipelineCache(Arc<Mutex<HashMap<&'static str, Arc<Kernel>>>>);
+pub struct PipelineCache(Arc<Mutex<HashMap<String, Arc<Kernel>>>>);
 
 impl PipelineCache {
     /// The kernel `id`, built with `build` the first time it is asked for.
-    pub fn get_or_create(&self, id: &'static str, build: impl FnOnce() -> Kernel) -> Arc<Kernel> {
+    pub fn get_or_create(&self, id: &str, build: impl FnOnce() -> Kernel) -> Arc<Kernel> {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(id).or_insert_with(|| Arc::new(build())).clone()
+        if let Some(k) = map.get(id) {
+            return k.clone();
+        }
+        let k = Arc::new(build());
+        map.insert(id.to_owned(), k.clone());
+        k
     }
 
     /// How many kernels are cached (for tests).

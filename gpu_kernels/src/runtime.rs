@@ -77,6 +77,7 @@ impl GpuContext {
                 max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
                 max_buffer_size: limits.max_buffer_size,
                 max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+                max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
                 ..wgpu::Limits::downlevel_defaults()
             },
             ..Default::default()

@@ -70,3 +70,39 @@ fn corr_pnr_matches_cpu_twin_on_random_movies() {
         }
     }
 }
+
+/// The device statistics (PSD noise by a mixed-radix FFT in workgroup memory) for lengths that exercise every path:
+/// packed even lengths with radices 2, 3, 5; an odd prime length (one radix-151 stage); the longest odd length
+/// (3071 = 37 x 83, not packed); and movies longer than 3072 frames (three PSD segments, the first two overlapping
+/// at 3100 frames).
+#[test]
+fn device_statistics_match_cpu_for_every_fft_shape() {
+    let Some(ctx) = context() else { return };
+    for (t, seed) in [(150usize, 3u64), (151, 4), (2000, 5), (3071, 6), (3100, 7), (4001, 8)] {
+        let movie = random_movie(&[9, 11], t, seed);
+        let gpu = GpuSummary::upload(&ctx, &movie).expect("upload");
+        let g = gpu.compute(&[1.0], true, &NoProgress).expect("gpu compute");
+        let c = corr_pnr(&movie, &[1.0], true, &NoProgress).expect("cpu");
+        let (dc, dp) = (max_abs(&g.corr, &c.corr), max_rel(&g.pnr, &c.pnr));
+        eprintln!("T {t}: statistics on device {}, corr max {dc:.2e}, pnr rel {dp:.2e}", gpu.statistics_on_device());
+        assert!(gpu.statistics_on_device() || t == 3071, "T {t}: the device should run the statistics");
+        assert!(dc < 2e-3, "T {t}: corr differs by {dc}");
+        assert!(dp < 1e-3, "T {t}: pnr differs by {dp}");
+    }
+}
+
+/// Buffers much smaller than the movie: five frame chunks and several pixel blocks of PSD samples, so the
+/// accumulators carry across chunks and the gather writes each block from every chunk.
+#[test]
+fn device_statistics_across_frame_chunks_and_pixel_blocks() {
+    let Some(ctx) = context() else { return };
+    let movie = random_movie(&[16, 13], 400, 9);
+    let chunk_bytes = 16 * 13 * 4 * 90; // 90 frames per chunk; 400 x 4 bytes of samples per pixel: 46 pixels a block
+    let gpu = GpuSummary::upload_in_chunks(&ctx, &movie, chunk_bytes).expect("upload");
+    assert!(gpu.statistics_on_device());
+    let g = gpu.compute(&[1.5], true, &NoProgress).expect("gpu compute");
+    let c = corr_pnr(&movie, &[1.5], true, &NoProgress).expect("cpu");
+    let (dc, dp) = (max_abs(&g.corr, &c.corr), max_rel(&g.pnr, &c.pnr));
+    eprintln!("chunked: corr max {dc:.2e}, pnr rel {dp:.2e}");
+    assert!(dc < 2e-3 && dp < 1e-3, "corr {dc}, pnr {dp}");
+}

@@ -1,4 +1,5 @@
 //! WGSL kernels of source extraction; each has its CPU twin in `mesmerize_core::extraction`.
 
+pub mod pixel_stats;
 pub mod products;
 pub mod summary;

@@ -1,7 +1,8 @@
 // CNMF-E summary images: the gSig spatial filter of every frame and the neighbour-correlation sums of the
 // thresholded, standardised filtered movie. CPU twins: core/src/extraction/summary/gsig_filter.rs (GsigFilter) and
-// neighbours.rs (neighbour_correlation). The per-pixel PSD noise between the two runs on the CPU (corr_pnr.rs).
-// One dispatch handles one chunk of frames (the movie is held in several buffers when it exceeds a binding).
+// neighbours.rs (neighbour_correlation). The per-pixel statistics between the two are pixel_stats.wgsl and
+// psd_noise.wgsl. One dispatch handles one chunk of frames (the movie is held in several buffers when it exceeds a
+// binding).
 
 struct Params {
     nz: u32,         // planes (1 for 2D)
@@ -16,7 +17,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> movie: array<f32>;          // n_frames x (nz * h * w)
-@group(0) @binding(2) var<storage, read> taps: array<f32>;           // (2 cy + 1) x (2 cx + 1), row-major
+// (2 cy + 1) x (2 cx + 1) kernel, row-major, then per row offset |i| = 0..=cy the half-width of its kept taps.
+@group(0) @binding(2) var<storage, read> taps: array<f32>;
 @group(0) @binding(3) var<storage, read_write> filtered: array<f32>; // n_frames x (nz * h * w)
 
 // One invocation per (pixel, frame): correlation of the plane with the kernel, edge pixels replicated.
@@ -48,6 +50,52 @@ fn filter_frames(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     filtered[f * d + p] = acc;
+}
+
+// The tile of input a 16 x 16 block of outputs reads: (16 + 2 cy) x (16 + 2 cx) floats, at most PATCH (the host
+// uses filter_frames for larger kernels).
+const PATCH: u32 = 3600u;
+var<workgroup> block_in: array<f32, PATCH>;
+
+// One workgroup per 16 x 16 block of one plane of one frame (z loops over plane-frames): the block's input with
+// its borders (edge pixels replicated) is read once into workgroup memory, then each invocation sums only the kept
+// taps of each kernel row.
+@compute @workgroup_size(16, 16)
+fn filter_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_id) lid: vec3<u32>) {
+    let hw = params.h * params.w;
+    let d = params.nz * hw;
+    let kx = 2u * params.cx + 1u;
+    let ky = 2u * params.cy + 1u;
+    let tw = 16u + 2u * params.cx;
+    let th = 16u + 2u * params.cy;
+    let x0 = i32(wid.x * 16u) - i32(params.cx);
+    let y0 = i32(wid.y * 16u) - i32(params.cy);
+    let ox = wid.x * 16u + lid.x;
+    let oy = wid.y * 16u + lid.y;
+    let flat = lid.y * 16u + lid.x;
+    for (var fz = wid.z; fz < params.nz * params.n_frames; fz = fz + nwg.z) {
+        let base = (fz / params.nz) * d + (fz % params.nz) * hw;
+        for (var i = flat; i < th * tw; i = i + 256u) {
+            let yy = u32(clamp(y0 + i32(i / tw), 0, i32(params.h) - 1));
+            let xx = u32(clamp(x0 + i32(i % tw), 0, i32(params.w) - 1));
+            block_in[i] = movie[base + yy * params.w + xx];
+        }
+        workgroupBarrier();
+        if (ox < params.w && oy < params.h) {
+            var acc = 0.0;
+            for (var i = 0u; i < ky; i = i + 1u) {
+                let half = u32(taps[ky * kx + u32(abs(i32(i) - i32(params.cy)))]);
+                let row = (lid.y + i) * tw + lid.x + params.cx;
+                let krow = i * kx + params.cx;
+                for (var j = row - half; j <= row + half; j = j + 1u) {
+                    acc = acc + taps[krow + j - row] * block_in[j];
+                }
+            }
+            filtered[base + oy * params.w + ox] = acc;
+        }
+        workgroupBarrier();
+    }
 }
 
 // Per pixel: z = (x - mean >= thr ? (x - mean) * scale : 0) + offset (see neighbours.rs, Standardise).

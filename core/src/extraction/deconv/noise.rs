@@ -30,21 +30,22 @@ impl NoiseMethod {
 /// Traces longer than this are cut to three pieces (start, middle, end) of a third each, as CaImAn does.
 pub const MAX_SAMPLES_FFT: usize = 3072;
 
-/// Samples actually used for the PSD of a trace of length `t` (CaImAn's start/middle/end selection).
-pub fn psd_samples(x: &[f32]) -> Vec<f32> {
-    let t = x.len();
+/// The frame ranges a trace of `t` frames contributes to its PSD, in order (CaImAn's start/middle/end selection
+/// for long traces, else the whole trace); shared with the GPU path, which gathers the same samples.
+pub fn psd_segments(t: usize) -> Vec<std::ops::Range<usize>> {
     if t <= MAX_SAMPLES_FFT {
-        return x.to_vec();
+        return vec![0..t];
     }
     let third = MAX_SAMPLES_FFT / 3;
     let half = MAX_SAMPLES_FFT as f64 / 3.0 / 2.0;
     let mid_a = (t as f64 / 2.0 - half) as usize;
     let mid_b = (t as f64 / 2.0 + half) as usize;
-    let mut out = Vec::with_capacity(MAX_SAMPLES_FFT + 2);
-    out.extend_from_slice(&x[1..third + 1]);
-    out.extend_from_slice(&x[mid_a..mid_b]);
-    out.extend_from_slice(&x[t - third..]);
-    out
+    vec![1..third + 1, mid_a..mid_b, t - third..t]
+}
+
+/// Samples actually used for the PSD of a trace of length `t` (CaImAn's start/middle/end selection).
+pub fn psd_samples(x: &[f32]) -> Vec<f32> {
+    psd_segments(x.len()).into_iter().flat_map(|r| x[r].iter().copied()).collect()
 }
 
 /// Noise std of one trace: PSD averaged over frequencies in `(range[0], range[1]]` (fractions of the sampling

@@ -17,7 +17,7 @@ use realfft::{RealFftPlanner, RealToComplex};
 
 use super::gsig_filter::{GsigFilter, filter_frames, filter_frames_in_place};
 use super::neighbours::{Standardise, neighbour_correlation};
-use crate::extraction::deconv::noise::{MAX_SAMPLES_FFT, psd_samples};
+use crate::extraction::deconv::noise::{MAX_SAMPLES_FFT, psd_samples, psd_segments};
 use crate::extraction::{ExtractionError, Movie};
 use crate::progress::{NoProgress, Progress};
 
@@ -72,6 +72,22 @@ pub fn corr_pnr_of(data: &[f32], dims: &[usize], t: usize, progress: &dyn Progre
     Ok(CorrPnr { dims: dims.to_vec(), corr, pnr })
 }
 
+/// PSD samples of a trace of `t` frames (`t`, or 3 x 1024 for traces longer than 3072 frames).
+pub fn psd_sample_count(t: usize) -> usize {
+    psd_segments(t).iter().map(ExactSizeIterator::len).sum()
+}
+
+/// The DFT bins of an `n`-sample PSD inside [`NOISE_RANGE`] (frequencies `k / n` in (0.25, 0.5]).
+pub fn noise_band(n: usize) -> std::ops::Range<usize> {
+    let in_band = |k: usize| {
+        let f = k as f64 / n as f64;
+        f > NOISE_RANGE[0] && f <= NOISE_RANGE[1]
+    };
+    let lo = (0..=n / 2).find(|&k| in_band(k)).unwrap_or(0);
+    let hi = (lo..=n / 2).take_while(|&k| in_band(k)).last().map_or(lo, |k| k + 1);
+    lo..hi
+}
+
 /// PSD noise of many traces of one length (`psd_noise` with `noise_range` [0.25, 0.5] and `mean`), in f32 with
 /// the plan and buffers reused: this runs once per pixel.
 pub struct BandNoise {
@@ -85,15 +101,9 @@ pub struct BandNoise {
 impl BandNoise {
     /// Prepare for traces of `t` samples.
     pub fn new(t: usize) -> Self {
-        let n = if t > MAX_SAMPLES_FFT { psd_samples(&vec![0.0; t]).len() } else { t };
+        let n = psd_sample_count(t);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n.max(1));
-        let in_band = |k: usize| {
-            let f = k as f64 / n as f64;
-            f > NOISE_RANGE[0] && f <= NOISE_RANGE[1]
-        };
-        let lo = (0..=n / 2).find(|&k| in_band(k)).unwrap_or(0);
-        let hi = (lo..=n / 2).take_while(|&k| in_band(k)).last().map_or(lo, |k| k + 1);
-        Self { input: fft.make_input_vec(), spec: fft.make_output_vec(), scratch: fft.make_scratch_vec(), fft, band: lo..hi }
+        Self { input: fft.make_input_vec(), spec: fft.make_output_vec(), scratch: fft.make_scratch_vec(), fft, band: noise_band(n) }
     }
 
     /// Noise std of `x` (length `t`) after subtracting `mean` (which leaves the band unchanged, but not the rounding).
