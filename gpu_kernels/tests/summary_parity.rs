@@ -106,3 +106,18 @@ fn device_statistics_across_frame_chunks_and_pixel_blocks() {
     eprintln!("chunked: corr max {dc:.2e}, pnr rel {dp:.2e}");
     assert!(dc < 2e-3 && dp < 1e-3, "corr {dc}, pnr {dp}");
 }
+
+/// A `gSig` whose kernel does not fit the tiled filter's workgroup tile (49 x 49 taps) takes the untiled filter.
+/// (Centred PSF only: a plain blur this wide leaves noise ~1e-4 of the pixel mean, where f32 sums in any two
+/// orders disagree by 1e-3 of the noise.)
+#[test]
+fn large_gsig_uses_the_untiled_filter_and_still_matches() {
+    let Some(ctx) = context() else { return };
+    let movie = random_movie(&[50, 53], 30, 10);
+    let gpu = GpuSummary::upload(&ctx, &movie).expect("upload");
+    let g = gpu.compute(&[12.0], true, &NoProgress).expect("gpu compute");
+    let c = corr_pnr(&movie, &[12.0], true, &NoProgress).expect("cpu");
+    let (dc, dp) = (max_abs(&g.corr, &c.corr), max_rel(&g.pnr, &c.pnr));
+    eprintln!("gSig 12: corr max {dc:.2e}, pnr rel {dp:.2e}");
+    assert!(dc < 2e-3 && dp < 1e-3, "corr {dc}, pnr {dp}");
+}
