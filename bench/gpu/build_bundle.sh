@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
-# Build what a lent GPU machine needs to time corr/PNR (it has no Rust toolchain and no HDF5): the stripped
-# `corr_pnr_device` example, the shared libraries it links (libhdf5 and its chain; ~20 MB, glibc's own excepted)
-# and the Vulkan loader, in dist/device/ (git-ignored; carried with `carry`, 64 MiB at most).
+# Build what a lent GPU machine needs for every GPU figure (it has no Rust toolchain and no HDF5): the stripped
+# `corr_pnr_device` example, the GPU parity/benchmark test binaries of mesmerize_gpu, the shared libraries they link
+# (libhdf5 and its chain, glibc's own excepted) and the Vulkan loader, packed as dist/device.tar.xz (git-ignored;
+# about 10 MB, carried with the device tool's `carry`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release -p mesmerize_gpu --example corr_pnr_device
 target=${CARGO_TARGET_DIR:-target}
+rm -rf dist/device
 mkdir -p dist/device/lib
+cargo build --release -p mesmerize_gpu --example corr_pnr_device
 strip -o dist/device/corr_pnr_device "$target/release/examples/corr_pnr_device"
+# The test binaries, by name (cargo prints their paths as JSON).
+cargo test --release -p mesmerize_gpu --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        print(m["target"]["name"], m["executable"])' |
+    while read -r name exe; do
+        case $name in products_parity | xcorr_parity | registration_parity) strip -o "dist/device/$name" "$exe" ;; esac
+    done
+ldd dist/device/corr_pnr_device | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
+    xargs -r -I{} cp -L {} dist/device/lib/
 # wgpu opens libvulkan.so.1 at run time; carry Debian's loader in case the device image has none.
 loader=$(ldconfig -p | awk '/libvulkan.so.1 /{print $NF; exit}')
 cp -L "$loader" dist/device/lib/libvulkan.so.1
-ldd dist/device/corr_pnr_device | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
-    xargs -r -I{} cp -L {} dist/device/lib/
-du -sh dist/device
-ls dist/device/lib
+tar -C dist -cJf dist/device.tar.xz device
+ls -la dist/device dist/device.tar.xz

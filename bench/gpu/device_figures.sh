@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine (the device tool's `run`, carry ["dist/device.tar.xz"] after build_bundle.sh): finds a
+# Vulkan driver for wgpu, then collects every GPU figure BENCHMARKS.md lacks: HALS products, rigid registration,
+# the 500-curve cross-correlation matrix, and last (the reply keeps the end of the output) corr/PNR per gSig change
+# at 256x256x2000, the issue's interactive target. Logs go to $OUT.
+# Usage: bash bench/gpu/device_figures.sh [WxH] [FRAMES] [REPEATS]   (corr/PNR only: ONLY_CORR_PNR=1)
+set -u
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp}
+work=$(mktemp -d)
+if [ -f dist/device.tar.xz ]; then tar -C "$work" -xJf dist/device.tar.xz; else cp -r dist/device "$work/"; fi
+dist=$work/device
+export LD_LIBRARY_PATH="$dist/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader || echo "no nvidia-smi"
+# The NVIDIA Vulkan driver: its ICD file, or one written for libGLX_nvidia.so.0 when the image has the library only.
+icd=""
+for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json; do
+    if [ -f "$f" ]; then icd=$f; break; fi
+done
+if [ -z "$icd" ]; then
+    lib=$(ldconfig -p | awk '/libGLX_nvidia.so.0/{print $NF; exit}')
+    if [ -z "$lib" ]; then lib=$(find / -xdev -name 'libGLX_nvidia.so.0*' 2>/dev/null | head -1); fi
+    if [ -n "$lib" ]; then
+        icd=$out/nvidia_icd.json
+        printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$lib" >"$icd"
+    fi
+fi
+echo "Vulkan ICD: ${icd:-none found (no NVIDIA Vulkan driver in this image)}"
+if [ -n "$icd" ]; then export VK_ICD_FILENAMES=$icd; fi
+ldd "$dist/corr_pnr_device" | grep "not found"
+quiet() { grep -v XDG_RUNTIME_DIR; }
+if [ -z "${ONLY_CORR_PNR:-}" ]; then
+    echo "== HALS products (d 65536, T 2000, K 120)"
+    PRODUCTS_BENCH=1 timeout 120 "$dist/products_parity" products_timing --nocapture 2>&1 | quiet | tee "$out/products.log" | grep -E "device|at_y|test result"
+    echo "== rigid registration 512x512"
+    timeout 120 "$dist/registration_parity" bench_rigid_512 --ignored --nocapture 2>&1 | quiet | tee "$out/registration.log" | grep -E "512x512|test result"
+    echo "== cross-correlation matrix, 500 curves x 3000 points"
+    XCORR_BENCH_N=500 timeout 180 "$dist/xcorr_parity" bench_all_pairs --ignored --nocapture 2>&1 | quiet | tee "$out/xcorr.log" | tail -4
+fi
+echo "== corr/PNR per gSig"
+timeout 300 "$dist/corr_pnr_device" "${1:-256x256}" "${2:-2000}" "${3:-7}" 2>&1 | quiet | tee "$out/corr_pnr_device.log"
