@@ -278,3 +278,34 @@ fn cnmf_with_caiman_grouped_params_writes_a_scoreable_result_and_refuses_bad_inp
     assert!(!o.status.success());
     assert!(stderr(&o).contains("constant"), "{}", stderr(&o));
 }
+
+/// `cnmfe --device gpu` runs its HALS products in WGSL (lavapipe in CI) on the background-subtracted movie it makes
+/// during the fit, and finds the same neurons as the CPU path.
+#[test]
+fn cnmfe_on_the_gpu_matches_the_cpu() {
+    if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = mesmerize(&["simulate", "--kind", "1p", "--out", "d", "--seed", "2", "--size", "112x112", "--frames", "400"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let params = r#"{"fr": 20, "decay_time": 0.6, "p": 1, "K": 300, "gSig": [5, 5], "gSiz": [21, 21], "ring_size_factor": 1.4,
+        "ssub_B": 2, "min_corr": 0.8, "min_pnr": 10, "merge_thr": 0.7, "min_SNR": 1.5, "rval_thr": 0.7}"#;
+    std::fs::write(dir.path().join("p.json"), params).expect("write");
+    let truth = mesmerize_core::simulate::Truth::read_h5(&dir.path().join("d/truth.h5")).expect("truth");
+    let mut scores = Vec::new();
+    for dev in ["cpu", "gpu"] {
+        let out = format!("{dev}.hdf5");
+        let o = mesmerize(&["-v", "cnmfe", "d/movie.tiff", "--params", "p.json", "--out", &out, "--device", dev], dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("products on {dev}")), "{}", stderr(&o));
+        let r = mesmerize_core::io::caiman_h5::read_result(&dir.path().join(&out)).expect("read result");
+        let s = mesmerize_core::extraction::score::score(&r, &truth, true, 4.0);
+        eprintln!("{dev}: K {} {s:?}", r.k());
+        scores.push((r.k(), s));
+    }
+    let ((kc, sc), (kg, sg)) = (&scores[0], &scores[1]);
+    assert!(sc.f1 >= 0.9, "{sc:?}");
+    assert_eq!((kg, sg.matched), (kc, sc.matched), "gpu {sg:?} vs cpu {sc:?}");
+    assert!((sg.median_trace_r - sc.median_trace_r).abs() < 1e-3, "gpu {sg:?} vs cpu {sc:?}");
+}

@@ -63,16 +63,18 @@ fn read_params(path: Option<&Path>, mode: Mode, fps: Option<f64>) -> anyhow::Res
     Ok(p)
 }
 
-/// The products on the device asked for; the CPU twin when there is no usable GPU.
+/// The products on the device asked for; the CPU twin when there is no usable GPU. `y`: the movie most products
+/// use, kept on the device (CNMF-E passes none: its movies are made during the fit and uploaded when first used).
 fn products(choice: DeviceChoice, y: Option<&PixelMajor>) -> anyhow::Result<(Box<dyn FactorProducts>, String)> {
+    use mesmerize_gpu::extraction::products::GpuProducts;
     match mesmerize_gpu::GpuContext::request(choice)? {
-        Some(ctx) => match y {
-            Some(y) => {
-                let g = mesmerize_gpu::extraction::products::GpuProducts::new(&ctx, y)?;
-                Ok((Box::new(g), format!("gpu: {}", ctx.describe())))
-            }
-            None => Ok((Box::new(CpuProducts), "cpu".into())),
-        },
+        Some(ctx) => {
+            let g = match y {
+                Some(y) => GpuProducts::new(&ctx, y)?,
+                None => GpuProducts::without_movie(&ctx),
+            };
+            Ok((Box::new(g), format!("gpu: {}", ctx.describe())))
+        }
         None => Ok((Box::new(CpuProducts), "cpu".into())),
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Which movie a call runs on: the engine passes `&PixelMajor` on every call, so each call identifies its movie
 //! by address, length, shape and a fingerprint of ~1000 sampled values ([`MovieKey`]).
-//! - the movie given to [`GpuProducts::new`] stays resident (the "primary"), whatever its size;
+//! - the movie given to [`GpuProducts::new`] stays resident (the "primary"), whatever its size
+//!   ([`GpuProducts::without_movie`] has none: CNMF-E makes its movies during the fit);
 //! - any other movie smaller than [`CPU_BELOW_BYTES`] (the per-patch sub-movies) is delegated to [`CpuProducts`]:
 //!   uploading it would cost about as much as the CPU product itself;
 //! - any other, larger movie (e.g. CNMF-E's background-subtracted movie) is uploaded into one "secondary" slot,
@@ -152,7 +153,8 @@ impl Scratch {
 }
 
 struct State {
-    primary: Resident,
+    /// The movie given at construction (none for [`GpuProducts::without_movie`]).
+    primary: Option<Resident>,
     secondary: Option<Resident>,
     /// The last movie whose upload failed: answered on the CPU without retrying.
     failed: Option<MovieKey>,
@@ -170,7 +172,7 @@ impl State {
     /// The resident movie in `slot` and the scratch buffers, borrowed together.
     fn parts(&mut self, slot: Slot) -> Option<(&Resident, &mut Scratch)> {
         let res = match slot {
-            Slot::Primary => &self.primary,
+            Slot::Primary => self.primary.as_ref()?,
             Slot::Secondary => self.secondary.as_ref()?,
         };
         Some((res, &mut self.scratch))
@@ -389,9 +391,16 @@ impl GpuProducts {
 
     /// As [`GpuProducts::new`], with movie chunks of at most `chunk_bytes` (tests use it to force several chunks).
     pub fn with_chunk_bytes(ctx: &GpuContext, y: &PixelMajor, chunk_bytes: u64) -> Result<Self, GpuError> {
-        let primary = upload(ctx, y, chunk_bytes)?;
+        let primary = Some(upload(ctx, y, chunk_bytes)?);
         let state = Mutex::new(State { primary, secondary: None, failed: None, scratch: Scratch::default() });
         Ok(Self { ctx: ctx.clone(), chunk_bytes, state, counts: Default::default() })
+    }
+
+    /// Products for a fit whose movies are made during it (CNMF-E's background-subtracted movie, rebuilt after
+    /// each ring refit): each large movie is uploaded when first used and kept until the next one replaces it.
+    pub fn without_movie(ctx: &GpuContext) -> Self {
+        let state = Mutex::new(State { primary: None, secondary: None, failed: None, scratch: Scratch::default() });
+        Self { ctx: ctx.clone(), chunk_bytes: DEFAULT_CHUNK_BYTES, state, counts: Default::default() }
     }
 
     /// How the calls so far were answered.
@@ -405,15 +414,15 @@ impl GpuProducts {
         self.counts[path].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Number of device buffers the resident movie is split into.
+    /// Number of device buffers the resident movie is split into (0 without one).
     pub fn chunks(&self) -> usize {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).primary.chunks.len()
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).primary.as_ref().map_or(0, |r| r.chunks.len())
     }
 
     /// Where the device copy of `y` is, uploading it into the secondary slot if needed; `None`: use the CPU.
     fn locate(&self, state: &mut State, y: &PixelMajor) -> Result<Option<Slot>, GpuError> {
         let key = MovieKey::of(y);
-        if state.primary.key == key {
+        if state.primary.as_ref().is_some_and(|r| r.key == key) {
             return Ok(Some(Slot::Primary));
         }
         if state.secondary.as_ref().is_some_and(|r| r.key == key) {
