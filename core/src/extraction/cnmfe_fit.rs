@@ -76,7 +76,7 @@ fn seeded(movie: &Movie, ain: &SparseColumns, p: &CnmfParams, eng: &Engine) -> R
     let gsiz = p.gsiz.last().copied().unwrap_or(11);
     let zero = Array2::<f32>::zeros((ain.n_cols(), movie.t));
     let ring = fit_ring(movie, ain, &zero, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
-    let yb = background_subtracted(movie, ain, &zero, &ring);
+    let yb = eng.products.ring_subtracted(movie, ain, &zero, &ring);
     let grid = Grid::from_dims(&movie.dims);
     let mut m = to_model(grid, ain, &zero, p);
     m.c.iter_mut().for_each(|c| c.iter_mut().for_each(|v| *v = 1.0));
@@ -109,7 +109,7 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
     let t1 = Instant::now();
     eng.progress.start("CNMF-E updates", rounds as u64);
     let mut model = to_model(grid, &a, &c, p);
-    let mut yb = background_subtracted(movie, &a, &c, &ring);
+    let mut yb = eng.products.ring_subtracted(movie, &a, &c, &ring);
     for round in 0..rounds {
         eng.check()?;
         let last = round + 1 == rounds;
@@ -123,7 +123,7 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
             c = traces_of(&model, movie.t);
             ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
             drop(yb);
-            yb = background_subtracted(movie, &a, &c, &ring);
+            yb = eng.products.ring_subtracted(movie, &a, &c, &ring);
             update_temporal(&mut model, &yb, eng.products, 3);
             model.prune_empty();
         }

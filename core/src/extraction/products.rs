@@ -1,12 +1,15 @@
 //! The heavy products of the CNMF updates, behind a trait so the WGSL kernels (mesmerize_gpu) can stand in for
 //! the CPU twin here: `A^T Y` (temporal update, residual traces) and `Y C^T` on the footprints' supports (spatial
-//! update). Background columns are dense columns of the same sparse matrix.
+//! update), and CNMF-E's ring-model background subtraction. Background columns are dense columns of the same
+//! sparse matrix.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::linalg::{axpy, dot};
+use super::movie::Movie;
 use super::pixels::PixelMajor;
+use super::result::RingBackground;
 use super::sparse::SparseColumns;
 
 /// Products of the pixel-major movie with factor matrices; implemented on the CPU (rayon) and in WGSL.
@@ -17,6 +20,11 @@ pub trait FactorProducts: Sync {
     fn y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Vec<f32>;
     /// Name for logs and benchmarks.
     fn name(&self) -> String;
+    /// `Y - B` of CNMF-E's ring model, pixel-major (the input of CNMF-E's updates); the GPU twin computes it on
+    /// the device.
+    fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
+        super::cnmfe_fit::background_subtracted(movie, a, c, ring)
+    }
 }
 
 /// The CPU twin (rayon), the reference the GPU kernels are tested against.

@@ -2,4 +2,5 @@
 
 pub mod pixel_stats;
 pub mod products;
+pub mod ring;
 pub mod summary;

@@ -23,8 +23,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mesmerize_core::extraction::SparseColumns;
 use mesmerize_core::extraction::pixels::PixelMajor;
+use mesmerize_core::extraction::result::RingBackground;
+use mesmerize_core::extraction::{Movie, SparseColumns};
 use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
 use ndarray::Array2;
 
@@ -642,5 +643,19 @@ impl FactorProducts for GpuProducts {
 
     fn name(&self) -> String {
         format!("gpu: {}", self.ctx.describe())
+    }
+
+    fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
+        match super::ring::ring_subtracted(&self.ctx, movie, a, c, ring) {
+            Ok(out) => {
+                self.count(0);
+                out
+            }
+            Err(e) => {
+                self.count(2);
+                tracing::warn!("GPU ring background failed ({e}); computing it on the CPU");
+                CpuProducts.ring_subtracted(movie, a, c, ring)
+            }
+        }
     }
 }

@@ -1,0 +1,70 @@
+//! The WGSL ring-model background subtraction must agree with its CPU twin (`background_subtracted`): several
+//! frame blocks, partial coarse blocks at the edges, downsampling 1, 2 and 3, and overlapping footprints. Runs on
+//! any wgpu adapter, lavapipe included; MESMERIZE_SKIP_GPU_TESTS=1 skips it.
+
+use mesmerize_core::extraction::cnmfe::fit_ring;
+use mesmerize_core::extraction::cnmfe_fit::background_subtracted;
+use mesmerize_core::extraction::{Movie, SparseColumns};
+use mesmerize_core::progress::NoProgress;
+use mesmerize_gpu::extraction::ring::ring_subtracted;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+
+mod common;
+use common::context;
+
+/// A smooth drifting background, a few blobs with random transients (their footprints are `A`, traces `C`) and noise.
+fn scene(h: usize, w: usize, t: usize, seed: u64) -> (Movie, SparseColumns, Array2<f32>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let blobs: Vec<(f32, f32)> = (0..5).map(|_| (rng.random_range(0.0..h as f32), rng.random_range(0.0..w as f32))).collect();
+    let mut a = SparseColumns::new(h * w);
+    for &(by, bx) in &blobs {
+        let mut entries = Vec::new();
+        for p in 0..h * w {
+            let r2 = ((p / w) as f32 - by).powi(2) + ((p % w) as f32 - bx).powi(2);
+            if r2 < 16.0 {
+                entries.push((p as u32, (-r2 / 6.0).exp()));
+            }
+        }
+        a.push_col(entries);
+    }
+    let mut c = Array2::<f32>::zeros((blobs.len(), t));
+    for k in 0..blobs.len() {
+        let mut v = 0.0f32;
+        for f in 0..t {
+            v = 0.9 * v + if rng.random::<f32>() < 0.03 { 20.0 } else { 0.0 };
+            c[[k, f]] = v;
+        }
+    }
+    let mut data = vec![0f32; h * w * t];
+    for f in 0..t {
+        let drift = (f as f32 * 0.01).sin() * 10.0;
+        for p in 0..h * w {
+            let (y, x) = ((p / w) as f32, (p % w) as f32);
+            data[f * h * w + p] = 200.0 + 0.5 * y + 0.3 * x + drift * (1.0 + 0.01 * x) + rng.random_range(-2.0f32..2.0);
+        }
+        for k in 0..blobs.len() {
+            let (idx, val) = a.col(k);
+            for (&p, &v) in idx.iter().zip(val) {
+                data[f * h * w + p as usize] += v * c[[k, f]];
+            }
+        }
+    }
+    (Movie { dims: vec![h, w], t, data }, a, c)
+}
+
+#[test]
+fn ring_subtraction_matches_cpu_twin() {
+    let Some(ctx) = context() else { return };
+    let (movie, a, c) = scene(23, 31, 600, 1);
+    for ssub in [1usize, 2, 3] {
+        let ring = fit_ring(&movie, &a, &c, 7, 1.4, ssub, &NoProgress).expect("ring fit");
+        let cpu = background_subtracted(&movie, &a, &c, &ring);
+        let gpu = ring_subtracted(&ctx, &movie, &a, &c, &ring).expect("gpu");
+        assert_eq!((gpu.d, gpu.t), (cpu.d, cpu.t));
+        let scale = cpu.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = gpu.data.iter().zip(&cpu.data).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max);
+        eprintln!("ssub {ssub}: max |gpu - cpu| {err:.2e} (values up to {scale:.1})");
+        assert!(err <= 1e-5 * scale.max(1.0), "ssub {ssub}: {err}");
+    }
+}
