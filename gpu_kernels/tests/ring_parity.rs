@@ -68,3 +68,33 @@ fn ring_subtraction_matches_cpu_twin() {
         assert!(err <= 1e-5 * scale.max(1.0), "ssub {ssub}: {err}");
     }
 }
+
+/// Timing at the CNMF-E benchmark's size (256x256x2000, ssub_b 2, ring radius 15); opt in with RING_BENCH=1 (the
+/// scene and the CPU ring fit take a while).
+#[test]
+fn ring_timing() {
+    if std::env::var_os("RING_BENCH").is_none() {
+        return;
+    }
+    let Some(ctx) = context() else { return };
+    let (movie, a, c) = scene(256, 256, 2000, 2);
+    let ring = fit_ring(&movie, &a, &c, 21, 1.4, 2, &NoProgress).expect("ring fit");
+    let time = |f: &dyn Fn()| {
+        f();
+        let s = std::time::Instant::now();
+        f();
+        s.elapsed().as_secs_f64() * 1e3
+    };
+    let cpu = time(&|| {
+        std::hint::black_box(background_subtracted(&movie, &a, &c, &ring));
+    });
+    let gpu = time(&|| {
+        std::hint::black_box(ring_subtracted(&ctx, &movie, &a, &c, &ring).expect("gpu"));
+    });
+    eprintln!(
+        "ring subtraction 256x256x2000 (W nnz {}): cpu ({} threads) {cpu:.0} ms, gpu {gpu:.0} ms incl. upload + read-back on {}",
+        ring.w.indices.len(),
+        rayon::current_num_threads(),
+        ctx.describe()
+    );
+}
