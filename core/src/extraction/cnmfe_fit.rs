@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 
-use super::cnmfe::{fit_ring, init_corr_pnr, subtract_background};
+use super::cnmfe::{fit_ring, init_corr_pnr};
 use super::engine::{Engine, finalize, pixel_noise, refine, support_radius};
 use super::error::ExtractionError;
 use super::footprint::Footprint;
@@ -15,33 +15,10 @@ use super::mixtures::prune_mixtures;
 use super::model::Model;
 use super::movie::Movie;
 use super::params::CnmfParams;
-use super::pixels::PixelMajor;
 use super::result::{CnmfResult, RingBackground};
 use super::sparse::SparseColumns;
 
-/// Frames per block when building the background-subtracted movie directly in pixel-major order.
-const BLOCK_FRAMES: usize = 256;
-
-/// `Y - B` (ring model) as a pixel-major movie, built block by block so the frame-major copy never exists whole
-/// (peak memory: the movie, the result and two blocks).
-pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
-    use rayon::prelude::*;
-    let (d, t) = (movie.d(), movie.t);
-    let mut out = PixelMajor { d, t, data: vec![0f32; d * t] };
-    for t0 in (0..t).step_by(BLOCK_FRAMES) {
-        let t1 = (t0 + BLOCK_FRAMES).min(t);
-        let block = Movie { dims: movie.dims.clone(), t: t1 - t0, data: movie.data[t0 * d..t1 * d].to_vec() };
-        let cb = c.slice(ndarray::s![.., t0..t1]).to_owned();
-        let yb = subtract_background(&block, a, &cb, ring);
-        let nb = t1 - t0;
-        out.data.par_chunks_mut(t).enumerate().for_each(|(p, row)| {
-            for (i, v) in row[t0..t1].iter_mut().enumerate().take(nb) {
-                *v = yb.data[i * d + p];
-            }
-        });
-    }
-    out
-}
+pub use super::cnmfe::subtracted::background_subtracted;
 
 /// Footprints and traces as a model without low-rank background (the ring model is subtracted from the data).
 fn to_model(grid: Grid, a: &SparseColumns, c: &Array2<f32>, p: &CnmfParams) -> Model {

@@ -10,6 +10,7 @@ pub mod lagcov;
 pub mod ring;
 pub mod round;
 pub mod seeds;
+pub mod subtracted;
 
 pub use init::{CnmfeInit, init_corr_pnr};
 pub use ring::{background_frame, fit_ring, subtract_background};
