@@ -12,8 +12,9 @@ use super::seeds::{SearchMap, score};
 use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
 use crate::extraction::params::CnmfParams;
-use crate::extraction::summary::corr_pnr::{CorrPnr, corr_pnr_from_filtered, corr_pnr_of};
+use crate::extraction::summary::corr_pnr::{CorrPnr, pixel_statistics};
 use crate::extraction::summary::gsig_filter::{FilterScratch, GsigFilter, filter_movie};
+use crate::extraction::summary::neighbours::{Standardise, neighbour_correlation};
 use crate::progress::{NoProgress, Progress};
 
 /// A neuron found by a round: footprint over full-frame pixels (C order) and its non-negative trace.
@@ -110,7 +111,10 @@ pub fn seed_round(
     let (h, w, t) = (raw.dims[0], raw.dims[1], raw.t);
     let d = h * w;
     let mut filtered = filter_movie(raw, &s.gsig, s.center_psf)?;
-    let images = corr_pnr_from_filtered(&filtered);
+    // Each pixel's standardisation is kept: after a neuron is removed only the pixels it touched are recomputed.
+    let (pnr0, mut zpar) = pixel_statistics(&filtered.data, d, t, &NoProgress)?;
+    let corr0 = neighbour_correlation(&filtered.data, &[h, w], t, &zpar, &NoProgress)?;
+    let images = CorrPnr { dims: vec![h, w], corr: corr0, pnr: pnr0 };
     let (mut corr, mut pnr) = (images.corr.clone(), images.pnr.clone());
     let mut map = SearchMap::new(h, w, &corr, &pnr, s.min_corr, s.min_pnr, s.border);
     let filter = GsigFilter::new(&s.gsig, &[h, w], s.center_psf)?;
@@ -166,7 +170,7 @@ pub fn seed_round(
                 }
             }
             let neuron = Found { pixels, values, trace, center: (i, j), bbox: bb };
-            update_around(&mut filtered, &neuron, &filter, &mut scratch, s, (&mut corr, &mut pnr), &mut map);
+            update_around(&mut filtered, &neuron, &filter, &mut scratch, s, (&mut corr, &mut pnr, &mut zpar), &mut map);
             found.push(neuron);
             progress.advance(1);
             if found.len() >= budget {
@@ -219,15 +223,17 @@ fn remove_found(rbox: &mut [f32], (r0, r1, c0, c1): (usize, usize, usize, usize)
     }
 }
 
-/// Remove an accepted neuron from the filtered movie and recompute the images around it (PNR within `2 gSiz`,
-/// correlation within `gSiz`, where the `2 gSiz` box gives every pixel its true neighbours), as CaImAn does.
+/// Remove an accepted neuron from the filtered movie and recompute the images around it, as CaImAn does (PNR
+/// within `2 gSiz`, correlation within `gSiz`). Only the pixels whose filtered series changed (where the filtered
+/// footprint is non-zero) get new statistics, and only the correlation of pixels next to them changes; every other
+/// pixel would get back exactly the value it has, so it is left alone.
 fn update_around(
     filtered: &mut Movie,
     f: &Found,
     filter: &GsigFilter,
     scratch: &mut FilterScratch,
     s: &RoundSettings,
-    (corr, pnr): (&mut [f32], &mut [f32]),
+    (corr, pnr, zpar): (&mut [f32], &mut [f32], &mut [Standardise]),
     map: &mut SearchMap,
 ) {
     let (h, w, t) = (filtered.dims[0], filtered.dims[1], filtered.t);
@@ -255,16 +261,41 @@ fn update_around(
             }
         }
     });
-    let data = gather(filtered, b2);
-    let Ok(local) = corr_pnr_of(&data, &[h2, w2], t, &NoProgress) else { return };
-    let b1 = around(i, j, s.gsiz, h, w);
+    // The rectangle of changed pixels.
+    let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+    for (q, &a) in af.iter().enumerate() {
+        if a != 0.0 {
+            let (r, c) = (b2.0 + q / w2, b2.2 + q % w2);
+            (r0, r1, c0, c1) = (r0.min(r), r1.max(r + 1), c0.min(c), c1.max(c + 1));
+        }
+    }
+    if r0 < r1 && f.trace.iter().any(|&c| c != 0.0) {
+        let rect = (r0, r1, c0, c1);
+        let rw = c1 - c0;
+        let Ok((lp, lz)) = pixel_statistics(&gather(filtered, rect), (r1 - r0) * rw, t, &NoProgress) else { return };
+        for (q, (&pv, &zv)) in lp.iter().zip(&lz).enumerate() {
+            let p = (r0 + q / rw) * w + c0 + q % rw;
+            (pnr[p], zpar[p]) = (pv, zv);
+        }
+        // Correlation of the pixels within one pixel of the rectangle (and inside the gSiz box), from a box one
+        // pixel larger still so each of them has all its neighbours.
+        let b1 = around(i, j, s.gsiz, h, w);
+        let reg = (r0.saturating_sub(1).max(b1.0), (r1 + 1).min(b1.1), c0.saturating_sub(1).max(b1.2), (c1 + 1).min(b1.3));
+        if reg.0 < reg.1 && reg.2 < reg.3 {
+            let bx = (reg.0.saturating_sub(1), (reg.1 + 1).min(h), reg.2.saturating_sub(1), (reg.3 + 1).min(w));
+            let bw = bx.3 - bx.2;
+            let zb: Vec<Standardise> = (bx.0..bx.1).flat_map(|r| zpar[r * w + bx.2..r * w + bx.3].iter().copied()).collect();
+            let Ok(lc) = neighbour_correlation(&gather(filtered, bx), &[bx.1 - bx.0, bw], t, &zb, &NoProgress) else { return };
+            for r in reg.0..reg.1 {
+                for c in reg.2..reg.3 {
+                    corr[r * w + c] = lc[(r - bx.0) * bw + (c - bx.2)];
+                }
+            }
+        }
+    }
     for r in b2.0..b2.1 {
         for c in b2.2..b2.3 {
-            let (p, q) = (r * w + c, (r - b2.0) * w2 + (c - b2.2));
-            pnr[p] = local.pnr[q];
-            if r >= b1.0 && r < b1.1 && c >= b1.2 && c < b1.3 {
-                corr[p] = local.corr[q];
-            }
+            let p = r * w + c;
             map.v[p] = if map.done[p] { 0.0 } else { score(corr[p], pnr[p], s.min_corr, s.min_pnr) };
         }
     }
