@@ -8,7 +8,8 @@
 
 use ndarray::Array2;
 
-use super::ring::{fit_ring, subtract_background};
+use super::ring::fit_ring;
+use super::subtracted::background_subtracted_frames;
 use super::round::{Found, RoundSettings, seed_round};
 use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
@@ -58,7 +59,7 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
         let (a, c) = assemble(&found, d, t);
         let r = fit_ring(y, &a, &c, gsiz, params.ring_size_factor, params.ssub_b, progress)?;
         // Residual Y - B - A C: what the neurons found so far and the background leave unexplained.
-        let mut resid = subtract_background(y, &a, &c, &r);
+        let mut resid = background_subtracted_frames(y, &a, &c, &r);
         subtract_ac(&mut resid, &found);
         let (more, _) = seed_round(&resid, &settings, budget - found.len(), progress)?;
         drop(resid);

@@ -1,5 +1,5 @@
-//! `Y - B` of the ring model as a pixel-major movie, the input of CNMF-E's updates, built straight from the
-//! frame-major movie in tiles of frames (CPU twin of `ring.wgsl`).
+//! `Y - B` of the ring model as a pixel-major movie (the input of CNMF-E's updates; CPU twin of `ring.wgsl`) or a
+//! frame-major one (the residual of the initialisation's later rounds), built from the movie in tiles of frames.
 //!
 //! `B = up(W ds(Y - A C - b0)) + b0` and downsampling is linear, so the coarse residual is `ds(Y) - ds(A) C - ds(b0)`:
 //! per tile of [`TILE`] frames (in parallel) the coarse residual is laid out coarse-pixel-major and `W` is applied
@@ -73,17 +73,17 @@ fn apply_w(w: &SparseColumns, xd: &[f32], bd: &mut [f32]) {
     }
 }
 
-/// `Y - B` (ring model) as a pixel-major movie.
-pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
+/// `W ds(Y - A C - b0)` on the coarse grid for every frame, in tiles: entry `[tile][i][k]` is coarse pixel `i` at
+/// frame `tile * TILE + k` (tiles of frames in parallel).
+fn coarse_background(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> Vec<f32> {
     let (h, w) = (movie.dims[movie.dims.len() - 2], movie.dims[movie.dims.len() - 1]);
-    let (d, t) = (movie.d(), movie.t);
+    let t = movie.t;
     let s = ring.ssub_b.max(1);
     let (hd, wd) = coarse_dims(h, w, s);
     let dd = hd * wd;
     let a_ds = downsample_columns(a, h, w, s);
     let mut b0_ds = vec![0f32; dd];
     block_mean(&ring.b0, h, w, s, &mut b0_ds);
-    // Pass 1, tiles of frames in parallel: bd[tile][i][k] = (W ds(y - A C - b0))[i] at frame tile * TILE + k.
     let mut bd = vec![0f32; t.div_ceil(TILE) * dd * TILE];
     bd.par_chunks_mut(dd * TILE).enumerate().for_each_init(
         || (vec![0f32; dd], vec![0f32; dd * TILE]),
@@ -111,8 +111,19 @@ pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, 
             apply_w(&ring.w, xd, bd_tile);
         },
     );
-    // Pass 2, blocks of pixels in parallel: each output row is y - b0 - bd of its coarse pixel, TILE frames at a
-    // time through a small transposing buffer (frames read along pixels, rows written along time).
+    bd
+}
+
+/// `Y - B` (ring model) as a pixel-major movie.
+pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
+    let (h, w) = (movie.dims[movie.dims.len() - 2], movie.dims[movie.dims.len() - 1]);
+    let (d, t) = (movie.d(), movie.t);
+    let s = ring.ssub_b.max(1);
+    let (hd, wd) = coarse_dims(h, w, s);
+    let dd = hd * wd;
+    let bd = coarse_background(movie, a, c, ring);
+    // Blocks of pixels in parallel: each output row is y - b0 - bd of its coarse pixel, TILE frames at a time
+    // through a small transposing buffer (frames read along pixels, rows written along time).
     let mut out = PixelMajor { d, t, data: vec![0f32; d * t] };
     out.data.par_chunks_mut(PIXEL_BLOCK * t).enumerate().for_each_init(
         || vec![0f32; TILE * PIXEL_BLOCK],
@@ -137,6 +148,25 @@ pub fn background_subtracted(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, 
         },
     );
     out
+}
+
+/// `Y - B` (ring model) as a frame-major movie (the residual CNMF-E's later seeding rounds search).
+pub fn background_subtracted_frames(movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> Movie {
+    let (h, w) = (movie.dims[movie.dims.len() - 2], movie.dims[movie.dims.len() - 1]);
+    let d = movie.d();
+    let s = ring.ssub_b.max(1);
+    let (hd, wd) = coarse_dims(h, w, s);
+    let dd = hd * wd;
+    let bd = coarse_background(movie, a, c, ring);
+    let coarse_of: Vec<usize> = (0..d).map(|p| coarse_index(p / w, p % w, wd, s)).collect();
+    let mut data = vec![0f32; d * movie.t];
+    data.par_chunks_mut(d).enumerate().for_each(|(f, out)| {
+        let bd_f = &bd[(f / TILE) * dd * TILE + f % TILE..];
+        for (((o, &y), &b0), &ci) in out.iter_mut().zip(movie.frame(f)).zip(&ring.b0).zip(&coarse_of) {
+            *o = y - b0 - bd_f[ci * TILE];
+        }
+    });
+    Movie { dims: movie.dims.clone(), t: movie.t, data }
 }
 
 #[cfg(test)]
@@ -170,6 +200,9 @@ mod tests {
             let got = background_subtracted(&movie, &a, &c, &ring);
             let err = (0..d * t).map(|i| (got.data[(i % d) * t + i / d] - want.data[i]).abs()).fold(0f32, f32::max);
             assert!(err < 1e-3, "ssub {s}: {err}");
+            let frames = background_subtracted_frames(&movie, &a, &c, &ring);
+            let err = frames.data.iter().zip(&want.data).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
+            assert!(err < 1e-3, "ssub {s}, frame-major: {err}");
         }
     }
 }
