@@ -78,7 +78,9 @@ fn ring_timing() {
     }
     let Some(ctx) = context() else { return };
     let (movie, a, c) = scene(256, 256, 2000, 2);
+    let s = std::time::Instant::now();
     let ring = fit_ring(&movie, &a, &c, 21, 1.4, 2, &NoProgress).expect("ring fit");
+    eprintln!("ring fit (CPU) 256x256x2000: {:.0} ms", s.elapsed().as_secs_f64() * 1e3);
     let time = |f: &dyn Fn()| {
         f();
         let s = std::time::Instant::now();

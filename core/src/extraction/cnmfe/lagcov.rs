@@ -142,42 +142,51 @@ pub fn lag_covariances(x: &ChunkedSeries, lags: &LagSet, progress: &dyn Progress
         let ri = row as i32;
         // Lags that stay above the bottom edge form a prefix (dy ascending).
         let nk = lags.lags.iter().take_while(|&&(dy, _)| ri + dy < hi).count();
-        // Blocks of columns, chunk by chunk: the ~2r x (COLS + 2r) pieces a block pairs with stay in L2 while
-        // every column of the block uses them.
-        for cb in (0..w).step_by(COLS) {
-            for c in 0..x.chunks {
-                for col in cb..(cb + COLS).min(w) {
-                    let q = row * w + col;
-                    let xq = x.piece(c, q);
-                    let out = &mut acc[col * n..(col + 1) * n];
-                    let ci = col as i32;
-                    if ci >= reach && ci + reach < wi {
-                        // Interior column: every lag of the prefix lands on the grid.
-                        let mut k = 0;
-                        while k + GROUP <= nk {
-                            let s = dot_group(xq, std::array::from_fn(|i| x.piece(c, q.wrapping_add(offset[k + i]))));
-                            for (o, v) in out[k..k + GROUP].iter_mut().zip(s) {
-                                *o += v;
-                            }
-                            k += GROUP;
+        row_products(x, lags, &offset, reach, nk, row, acc);
+        progress.advance(1);
+        Ok(())
+    })?;
+    Ok(LagCov { n, w, values })
+}
+
+/// The products of grid row `row` with every lag of the prefix `nk` into `acc` (`w x n`), compiled for AVX2 as
+/// well as the baseline and picked at run time (the same arithmetic in the same order: identical values).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn row_products(x: &ChunkedSeries, lags: &LagSet, offset: &[usize], reach: i32, nk: usize, row: usize, acc: &mut [f32]) {
+    let (w, n) = (x.w, lags.lags.len());
+    let wi = w as i32;
+    // Blocks of columns, chunk by chunk: the ~2r x (COLS + 2r) pieces a block pairs with stay in L2 while
+    // every column of the block uses them.
+    for cb in (0..w).step_by(COLS) {
+        for c in 0..x.chunks {
+            for col in cb..(cb + COLS).min(w) {
+                let q = row * w + col;
+                let xq = x.piece(c, q);
+                let out = &mut acc[col * n..(col + 1) * n];
+                let ci = col as i32;
+                if ci >= reach && ci + reach < wi {
+                    // Interior column: every lag of the prefix lands on the grid.
+                    let mut k = 0;
+                    while k + GROUP <= nk {
+                        let s = dot_group(xq, std::array::from_fn(|i| x.piece(c, q.wrapping_add(offset[k + i]))));
+                        for (o, v) in out[k..k + GROUP].iter_mut().zip(s) {
+                            *o += v;
                         }
-                        for i in k..nk {
+                        k += GROUP;
+                    }
+                    for i in k..nk {
+                        out[i] += dot(xq, x.piece(c, q.wrapping_add(offset[i])));
+                    }
+                } else {
+                    for (i, &(_, dx)) in lags.lags[..nk].iter().enumerate() {
+                        if ci + dx >= 0 && ci + dx < wi {
                             out[i] += dot(xq, x.piece(c, q.wrapping_add(offset[i])));
-                        }
-                    } else {
-                        for (i, &(_, dx)) in lags.lags[..nk].iter().enumerate() {
-                            if ci + dx >= 0 && ci + dx < wi {
-                                out[i] += dot(xq, x.piece(c, q.wrapping_add(offset[i])));
-                            }
                         }
                     }
                 }
             }
         }
-        progress.advance(1);
-        Ok(())
-    })?;
-    Ok(LagCov { n, w, values })
+    }
 }
 
 /// Columns of a row processed together, chunk by chunk (cache blocking).
