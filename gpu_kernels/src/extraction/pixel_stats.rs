@@ -57,7 +57,7 @@ fn prime_factors(mut m: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut p = 2;
     while m > 1 {
-        while m % p == 0 {
+        while m.is_multiple_of(p) {
             out.push(p);
             m /= p;
         }
@@ -137,7 +137,7 @@ impl PixelStats {
     /// caller then computes the statistics on the CPU).
     pub fn new(ctx: &GpuContext, d: usize, t: usize, max_binding: u64) -> Option<Self> {
         let n = psd_sample_count(t);
-        let packed = n % 2 == 0;
+        let packed = n.is_multiple_of(2);
         let m = if packed { n / 2 } else { n };
         let factors = prime_factors(m);
         let limits = ctx.device.limits();

@@ -34,7 +34,7 @@ pub const MAX_SAMPLES_FFT: usize = 3072;
 /// for long traces, else the whole trace); shared with the GPU path, which gathers the same samples.
 pub fn psd_segments(t: usize) -> Vec<std::ops::Range<usize>> {
     if t <= MAX_SAMPLES_FFT {
-        return vec![0..t];
+        return Vec::from([0..t]);
     }
     let third = MAX_SAMPLES_FFT / 3;
     let half = MAX_SAMPLES_FFT as f64 / 3.0 / 2.0;
