@@ -13,6 +13,11 @@ pub fn storage_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: 
     })
 }
 
+/// Bind group entry for a whole buffer.
+pub fn binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry { binding, resource: buffer.as_entire_binding() }
+}
+
 /// An uninitialised storage buffer of `len` f32s.
 pub fn storage_f32(device: &wgpu::Device, label: &str, len: usize) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {

@@ -25,6 +25,14 @@ pub enum GpuError {
     /// The data does not fit the device's limits.
     #[error("data too large for the GPU: {0}")]
     TooLarge(String),
+    /// A kernel's inputs do not fit together (shapes, dimensionality).
+    #[error("GPU kernel inputs do not match: {0}")]
+    Mismatch(String),
+}
+
+/// `v` as the u32 a kernel indexes with, or an error naming `what`.
+pub(crate) fn fits_u32(what: &str, v: usize) -> Result<u32, GpuError> {
+    u32::try_from(v).map_err(|_| GpuError::TooLarge(format!("{what} = {v} exceeds u32")))
 }
 
 impl From<GpuError> for ComputeError {

@@ -2,6 +2,7 @@
 //! their pipelines, and each has a CPU twin in `mesmerize_core` with a parity test.
 
 pub mod buffers;
+mod dispatch;
 pub mod error;
 pub mod extraction;
 pub mod pipeline_cache;

@@ -66,7 +66,7 @@ impl<'a> GpuProjection<'a> {
     /// State for frames of `n` samples.
     pub fn new(ctx: &'a GpuContext, n: usize) -> Result<Self, GpuError> {
         let limits = ctx.device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let max_binding = ctx.max_binding();
         let frame_bytes = (n as u64) * 4;
         if n == 0 || frame_bytes > max_binding {
             return Err(GpuError::TooLarge(format!("a frame of {n} samples exceeds the binding limit of {max_binding} bytes")));

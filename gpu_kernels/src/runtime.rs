@@ -97,6 +97,12 @@ impl GpuContext {
         describe(&self.info)
     }
 
+    /// Largest byte size one storage binding may hold on this device (binding and buffer limits together).
+    pub fn max_binding(&self) -> u64 {
+        let l = self.device.limits();
+        u64::from(l.max_storage_buffer_binding_size).min(l.max_buffer_size)
+    }
+
     /// The pipelines built so far on this device.
     pub fn pipelines(&self) -> &PipelineCache {
         &self.pipelines

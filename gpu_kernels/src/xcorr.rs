@@ -127,7 +127,7 @@ impl Spectra {
         let (n, sz) = curves.dim();
         let nfft = fft_size(sz);
         let limits = ctx.device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let max_binding = ctx.max_binding();
         let twiddle_len = nfft / 2;
         let spectra_len = twiddle_len + n * nfft;
         if (spectra_len as u64) * 8 > max_binding || (n as u64) * (sz as u64) * 4 > max_binding {
@@ -184,7 +184,7 @@ impl Spectra {
         }
         let out_stride = JOB_WORDS + if write_cc { 2 * len } else { 0 };
         let limits = ctx.device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let max_binding = ctx.max_binding();
         let job_bytes = (self.nfft as u64) * 8;
         let per_dispatch = (SCRATCH_BYTES.min(max_binding) / job_bytes)
             .min(u64::from(limits.max_compute_workgroups_per_dimension))

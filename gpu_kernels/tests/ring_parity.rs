@@ -3,7 +3,7 @@
 //! any wgpu adapter, lavapipe included; MESMERIZE_SKIP_GPU_TESTS=1 skips it.
 
 use mesmerize_core::extraction::cnmfe::fit_ring;
-use mesmerize_core::extraction::cnmfe_fit::background_subtracted;
+use mesmerize_core::extraction::cnmfe::subtracted::background_subtracted;
 use mesmerize_core::extraction::{Movie, SparseColumns};
 use mesmerize_core::progress::NoProgress;
 use mesmerize_gpu::extraction::ring::ring_subtracted;

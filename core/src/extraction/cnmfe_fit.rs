@@ -18,8 +18,6 @@ use super::params::CnmfParams;
 use super::result::{CnmfResult, RingBackground};
 use super::sparse::SparseColumns;
 
-pub use super::cnmfe::subtracted::background_subtracted;
-
 /// Footprints and traces as a model without low-rank background (the ring model is subtracted from the data).
 fn to_model(grid: Grid, a: &SparseColumns, c: &Array2<f32>, p: &CnmfParams) -> Model {
     let radius = support_radius(p);

@@ -23,7 +23,7 @@ pub trait FactorProducts: Sync {
     /// `Y - B` of CNMF-E's ring model, pixel-major (the input of CNMF-E's updates); the GPU twin computes it on
     /// the device.
     fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
-        super::cnmfe_fit::background_subtracted(movie, a, c, ring)
+        super::cnmfe::subtracted::background_subtracted(movie, a, c, ring)
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use mesmerize_core::extraction::deconv::noise::psd_segments;
 use mesmerize_core::extraction::summary::corr_pnr::{noise_band, psd_sample_count};
 
-use crate::buffers::{storage_f32, storage_from, uniform_from};
+use crate::buffers::{binding, storage_f32, storage_from, uniform_from};
 use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
 
@@ -128,10 +128,6 @@ fn kernels(ctx: &GpuContext, m: usize) -> StatsKernels {
     }
 }
 
-fn entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }
-}
-
 impl PixelStats {
     /// Plan for `d` pixels x `t` frames, or `None` when the device cannot run the FFT in workgroup memory (the
     /// caller then computes the statistics on the CPU).
@@ -219,7 +215,7 @@ impl PixelStats {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("summary.stats"), timestamp_writes: None });
         pass.set_pipeline(&k.mean_max.pipeline);
         for (c, u) in chunks.iter().zip(&chunk_params) {
-            pass.set_bind_group(0, &group(&k.mean_max, &[entry(0, u), entry(1, c.buffer), entry(2, &self.acc)]), &[]);
+            pass.set_bind_group(0, &group(&k.mean_max, &[binding(0, u), binding(1, c.buffer), binding(2, &self.acc)]), &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
         let n = self.base.n as usize;
@@ -228,11 +224,11 @@ impl PixelStats {
             pass.set_pipeline(&k.gather.pipeline);
             for (i, c) in chunks.iter().enumerate() {
                 let u = params(Some((i, c)), p0, np);
-                pass.set_bind_group(0, &group(&k.gather, &[entry(0, &u), entry(1, c.buffer), entry(3, &self.series)]), &[]);
+                pass.set_bind_group(0, &group(&k.gather, &[binding(0, &u), binding(1, c.buffer), binding(3, &self.series)]), &[]);
                 pass.dispatch_workgroups(np.div_ceil(16) as u32, n.div_ceil(16) as u32, 1);
             }
             let u = params(None, p0, np);
-            let bg = group(&k.band_noise, &[entry(0, &u), entry(2, &self.acc), entry(3, &self.series), entry(4, &self.twiddles), entry(5, &self.noise)]);
+            let bg = group(&k.band_noise, &[binding(0, &u), binding(2, &self.acc), binding(3, &self.series), binding(4, &self.twiddles), binding(5, &self.noise)]);
             pass.set_pipeline(&k.band_noise.pipeline);
             pass.set_bind_group(0, &bg, &[]);
             let wg = np as u32;
@@ -240,12 +236,12 @@ impl PixelStats {
         }
         pass.set_pipeline(&k.moments.pipeline);
         for (c, u) in chunks.iter().zip(&chunk_params) {
-            pass.set_bind_group(0, &group(&k.moments, &[entry(0, u), entry(1, c.buffer), entry(5, &self.noise), entry(6, &self.moments)]), &[]);
+            pass.set_bind_group(0, &group(&k.moments, &[binding(0, u), binding(1, c.buffer), binding(5, &self.noise), binding(6, &self.moments)]), &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
         let u = params(None, 0, self.d);
         pass.set_pipeline(&k.standardise.pipeline);
-        pass.set_bind_group(0, &group(&k.standardise, &[entry(0, &u), entry(5, &self.noise), entry(6, &self.moments), entry(7, zpar)]), &[]);
+        pass.set_bind_group(0, &group(&k.standardise, &[binding(0, &u), binding(5, &self.noise), binding(6, &self.moments), binding(7, zpar)]), &[]);
         pass.dispatch_workgroups(gx, gy, 1);
     }
 }

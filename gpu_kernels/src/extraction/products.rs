@@ -29,8 +29,8 @@ use mesmerize_core::extraction::{Movie, SparseColumns};
 use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
 use ndarray::Array2;
 
-use crate::buffers::uniform_from;
-use crate::error::GpuError;
+use crate::buffers::{binding, uniform_from};
+use crate::error::{GpuError, fits_u32};
 use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
 
@@ -203,23 +203,9 @@ fn storage_usage() -> wgpu::BufferUsages {
     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC
 }
 
-fn bg_entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }
-}
-
-fn u32_of(what: &str, v: usize) -> Result<u32, GpuError> {
-    u32::try_from(v).map_err(|_| GpuError::TooLarge(format!("{what} = {v} exceeds u32")))
-}
-
 /// Time points per row on the device: padded to whole vec4s.
 fn padded(t: usize) -> usize {
     t.next_multiple_of(4)
-}
-
-/// Largest bytes one storage binding may hold on this device.
-fn max_binding(ctx: &GpuContext) -> u64 {
-    let l = ctx.device.limits();
-    u64::from(l.max_storage_buffer_binding_size).min(l.max_buffer_size)
 }
 
 /// Workgroup grid for `total` groups within the per-dimension limit (the kernels linearise `x + y * nx`).
@@ -273,11 +259,11 @@ fn upload(ctx: &GpuContext, y: &PixelMajor, chunk_cap: u64) -> Result<Resident, 
         return Err(GpuError::TooLarge(format!("an empty movie ({} x {}) cannot be held on the device", y.d, y.t)));
     }
     let row_bytes = padded(y.t) as u64 * 4;
-    let cap = max_binding(ctx).min(chunk_cap);
+    let cap = ctx.max_binding().min(chunk_cap);
     if row_bytes > cap {
         return Err(GpuError::TooLarge(format!("one pixel's {} time points exceed the binding limit of {cap} bytes", y.t)));
     }
-    u32_of("pixels", y.d)?;
+    fits_u32("pixels", y.d)?;
     let pixels_per_chunk = ((cap / row_bytes) as usize).max(1);
     ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -350,7 +336,7 @@ fn plan_at_y(a: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Res
     let mut row_ptr = Vec::with_capacity(a.n_cols() + 1);
     let mut rows = 0usize;
     for k in 0..a.n_cols() {
-        row_ptr.push(u32_of("partial rows", rows)?);
+        row_ptr.push(fits_u32("partial rows", rows)?);
         let (s, e) = (a.indptr[k], a.indptr[k + 1]);
         let mut i = s;
         while i < e {
@@ -361,12 +347,12 @@ fn plan_at_y(a: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Res
             while j < lim && (a.indices[j] as usize) < end_pixel && (a.indices[j] as usize) >= chunk * pixels_per_chunk {
                 j += 1;
             }
-            per_chunk[chunk].push([u32_of("entry", i)?, u32_of("entry", j)?, u32_of("partial rows", rows)?, 0]);
+            per_chunk[chunk].push([fits_u32("entry", i)?, fits_u32("entry", j)?, fits_u32("partial rows", rows)?, 0]);
             rows += 1;
             i = j;
         }
     }
-    row_ptr.push(u32_of("partial rows", rows)?);
+    row_ptr.push(fits_u32("partial rows", rows)?);
     let (blocks, ranges) = concat(per_chunk);
     Ok(AtYPlan { blocks, ranges, row_ptr, rows })
 }
@@ -374,7 +360,7 @@ fn plan_at_y(a: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Res
 /// `y_ct_on` items `(entry, pixel, column, 0)` bucketed by chunk, with `(offset, count)` per chunk.
 fn plan_y_ct_on(pattern: &SparseColumns, pixels_per_chunk: usize, n_chunks: usize) -> Result<Bucketed, GpuError> {
     let mut per_chunk: Vec<Vec<[u32; 4]>> = vec![Vec::new(); n_chunks];
-    u32_of("entries", pattern.indices.len())?;
+    fits_u32("entries", pattern.indices.len())?;
     for k in 0..pattern.n_cols() {
         for e in pattern.indptr[k]..pattern.indptr[k + 1] {
             let p = pattern.indices[e];
@@ -459,7 +445,7 @@ impl GpuProducts {
         let Some(slot) = self.locate(state, y)? else { return Ok(None) };
         let Some((res, sc)) = state.parts(slot) else { return Ok(None) };
         let plan = plan_at_y(a, res.pixels_per_chunk, res.chunks.len())?;
-        let limit = max_binding(ctx);
+        let limit = ctx.max_binding();
         let tp = padded(t);
         let (partial_bytes, out_bytes, entry_bytes) = ((plan.rows * tp * 4) as u64, (k * tp * 4) as u64, (a.indices.len() * 8) as u64);
         if partial_bytes.max(out_bytes).max(entry_bytes) > limit {
@@ -477,7 +463,7 @@ impl GpuProducts {
         ctx.queue.write_buffer(&row_ptr_buf, 0, bytemuck::cast_slice(&plan.row_ptr));
         let n_tiles = (tp / 4).div_ceil(TILE4);
         let base = Params {
-            t4: u32_of("frames", tp / 4)?,
+            t4: fits_u32("frames", tp / 4)?,
             n_tiles: n_tiles as u32,
             item_offset: 0,
             item_count: 0,
@@ -502,7 +488,7 @@ impl GpuProducts {
                 let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("extraction.products.at_y.bind_group"),
                     layout: &pass1.layout,
-                    entries: &[bg_entry(0, &params), bg_entry(1, &chunk.buffer), bg_entry(2, &entries_buf), bg_entry(3, &blocks_buf), bg_entry(4, &partials)],
+                    entries: &[binding(0, &params), binding(1, &chunk.buffer), binding(2, &entries_buf), binding(3, &blocks_buf), binding(4, &partials)],
                 });
                 let (gx, gy) = grid(ctx, count as usize * n_tiles)?;
                 pass.set_bind_group(0, &bg, &[]);
@@ -518,7 +504,7 @@ impl GpuProducts {
             let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("extraction.products.at_y_reduce.bind_group"),
                 layout: &pass2.layout,
-                entries: &[bg_entry(0, &params), bg_entry(5, &row_ptr_buf), bg_entry(6, &partials), bg_entry(7, &out)],
+                entries: &[binding(0, &params), binding(5, &row_ptr_buf), binding(6, &partials), binding(7, &out)],
             });
             let (gx, gy) = grid(ctx, k * n_tiles)?;
             pass.set_pipeline(&pass2.pipeline);
@@ -550,7 +536,7 @@ impl GpuProducts {
         let (items, ranges) = plan_y_ct_on(pattern, res.pixels_per_chunk, res.chunks.len())?;
         let tp = padded(t);
         let c_bytes = (c.nrows() * tp * 4) as u64;
-        if c_bytes.max((items.len() * 16) as u64) > max_binding(ctx) {
+        if c_bytes.max((items.len() * 16) as u64) > ctx.max_binding() {
             return Err(GpuError::TooLarge(format!("C of {} x {t} exceeds the binding limit", c.nrows())));
         }
         let dev = &ctx.device;
@@ -580,7 +566,7 @@ impl GpuProducts {
                     continue;
                 }
                 let p = Params {
-                    t4: u32_of("frames", tp / 4)?,
+                    t4: fits_u32("frames", tp / 4)?,
                     n_tiles: 0,
                     item_offset: offset,
                     item_count: count,
@@ -593,7 +579,7 @@ impl GpuProducts {
                 let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("extraction.products.y_ct_on.bind_group"),
                     layout: &kern.layout,
-                    entries: &[bg_entry(0, &params), bg_entry(1, &chunk.buffer), bg_entry(8, &items_buf), bg_entry(9, &c_buf), bg_entry(10, &out)],
+                    entries: &[binding(0, &params), binding(1, &chunk.buffer), binding(8, &items_buf), binding(9, &c_buf), binding(10, &out)],
                 });
                 let (gx, gy) = grid(ctx, (count as usize).div_ceil(PER_GROUP))?;
                 pass.set_bind_group(0, &bg, &[]);

@@ -1,5 +1,5 @@
 //! CNMF-E's ring-model background subtraction `Y - B` in WGSL (`shaders/compute/extraction/ring.wgsl`), returned
-//! pixel-major for the HALS updates. CPU twin: `mesmerize_core::extraction::cnmfe_fit::background_subtracted`.
+//! pixel-major for the HALS updates. CPU twin: `mesmerize_core::extraction::cnmfe::subtracted::background_subtracted`.
 //!
 //! The movie goes up in blocks of frames; per block three kernels (coarse residual, `W` product, subtraction) run in
 //! one submission and the block comes back pixel-major. `A` (by pixel), `b0` and `W` go up once per call.
@@ -12,13 +12,13 @@ use mesmerize_core::extraction::result::RingBackground;
 use mesmerize_core::extraction::{Movie, SparseColumns};
 use ndarray::Array2;
 
-use crate::buffers::{storage_f32, storage_from, uniform_from};
-use crate::error::GpuError;
+use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
+use crate::dispatch::grid_for_invocations;
+use crate::error::{GpuError, fits_u32};
 use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/ring.wgsl");
-const WORKGROUP: usize = 256;
 /// Most frames per block (bounds the block buffers; larger blocks gain little).
 const MAX_BLOCK_FRAMES: usize = 512;
 
@@ -57,10 +57,6 @@ fn kernel(ctx: &GpuContext, entry: &'static str) -> Arc<Kernel> {
     })
 }
 
-fn u32_of(what: &str, v: usize) -> Result<u32, GpuError> {
-    u32::try_from(v).map_err(|_| GpuError::TooLarge(format!("{what} = {v} exceeds u32")))
-}
-
 /// `A` by pixel, `b0` and `W` in one u32 buffer, with the offsets of each part.
 fn statics(a: &SparseColumns, d: usize, ring: &RingBackground) -> Result<(Vec<u32>, [u32; 5]), GpuError> {
     let mut counts = vec![0u32; d + 1];
@@ -88,42 +84,30 @@ fn statics(a: &SparseColumns, d: usize, ring: &RingBackground) -> Result<(Vec<u3
     out.extend(ring.b0.iter().map(|v| v.to_bits()));
     let w_ptr = out.len();
     for &i in &ring.w.indptr {
-        out.push(u32_of("W entries", i)?);
+        out.push(fits_u32("W entries", i)?);
     }
     let w_ent = out.len();
     for (&i, &v) in ring.w.indices.iter().zip(&ring.w.data) {
         out.extend([i, v.to_bits()]);
     }
-    let offsets = [0, u32_of("statics", a_ent)?, u32_of("statics", b0)?, u32_of("statics", w_ptr)?, u32_of("statics", w_ent)?];
+    let offsets = [0, fits_u32("statics", a_ent)?, fits_u32("statics", b0)?, fits_u32("statics", w_ptr)?, fits_u32("statics", w_ent)?];
     Ok((out, offsets))
-}
-
-fn entry(binding: u32, buf: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: buf.as_entire_binding() }
-}
-
-/// Workgroups for `n` invocations as an `(x, y)` grid (`ring.wgsl` linearises `x + y * nx * 256`).
-fn groups(ctx: &GpuContext, n: usize) -> (u32, u32) {
-    let total = n.div_ceil(WORKGROUP).max(1);
-    let max_dim = ctx.device.limits().max_compute_workgroups_per_dimension.max(1) as usize;
-    let gx = total.min(max_dim);
-    (gx as u32, total.div_ceil(gx) as u32)
 }
 
 /// `Y - B` of the ring model, pixel-major, computed on the device.
 pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> Result<PixelMajor, GpuError> {
     let [h, w] = movie.dims[..] else {
-        return Err(GpuError::TooLarge(format!("the ring model is 2D only; got dims {:?}", movie.dims)));
+        return Err(GpuError::Mismatch(format!("the ring model is 2D only; got dims {:?}", movie.dims)));
     };
     let (d, t) = (movie.d(), movie.t);
     let s = ring.ssub_b.max(1);
     let (hd, wd) = coarse_dims(h, w, s);
     let dd = hd * wd;
     if a.n_rows != d || c.nrows() != a.n_cols() || c.ncols() != t || ring.b0.len() != d || ring.w.n_cols() != dd {
-        return Err(GpuError::TooLarge("A, C and the ring model do not match the movie".into()));
+        return Err(GpuError::Mismatch("A, C and the ring model do not match the movie".into()));
     }
     let limits = ctx.device.limits();
-    let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    let max_binding = ctx.max_binding();
     let nf = ((max_binding / (d.max(dd) as u64 * 4)) as usize).min(MAX_BLOCK_FRAMES).min(t);
     if nf == 0 {
         return Err(GpuError::TooLarge(format!("one {h} x {w} frame exceeds the binding limit")));
@@ -140,13 +124,10 @@ pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &A
     let xd = storage_f32(dev, "extraction.ring.xd", dd * nf);
     let bd = storage_f32(dev, "extraction.ring.bd", dd * nf);
     let out_buf = storage_f32(dev, "extraction.ring.out", d * nf);
-    let staging = dev.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("extraction.ring.staging"),
-        size: (d * nf * 4) as u64,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
     let kernels = ["coarse_residual", "apply_w", "subtract"].map(|e| kernel(ctx, e));
+    let max_dim = limits.max_compute_workgroups_per_dimension;
+    let dd32 = fits_u32("coarse pixels", dd)?;
+    fits_u32("pixels x frames of a block", d * nf)?;
     let mut out = PixelMajor { d, t, data: vec![0f32; d * t] };
     for t0 in (0..t).step_by(nf) {
         let n = nf.min(t - t0);
@@ -156,7 +137,7 @@ pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &A
             w: w as u32,
             s: s as u32,
             wd: wd as u32,
-            dd: u32_of("coarse pixels", dd)?,
+            dd: dd32,
             nf: n as u32,
             t0: t0 as u32,
             t: t as u32,
@@ -167,44 +148,29 @@ pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &A
             w_ent: off[4],
             _pad: [0; 3],
         };
-        u32_of("pixels x frames", d * n)?;
         let params = uniform_from(dev, "extraction.ring.params", &p);
         let bgs = [
-            vec![entry(0, &params), entry(1, &y_buf), entry(2, &stat_buf), entry(3, &c_buf), entry(4, &xd)],
-            vec![entry(0, &params), entry(2, &stat_buf), entry(4, &xd), entry(5, &bd)],
-            vec![entry(0, &params), entry(1, &y_buf), entry(2, &stat_buf), entry(5, &bd), entry(6, &out_buf)],
+            vec![binding(0, &params), binding(1, &y_buf), binding(2, &stat_buf), binding(3, &c_buf), binding(4, &xd)],
+            vec![binding(0, &params), binding(2, &stat_buf), binding(4, &xd), binding(5, &bd)],
+            vec![binding(0, &params), binding(1, &y_buf), binding(2, &stat_buf), binding(5, &bd), binding(6, &out_buf)],
         ];
         let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("extraction.ring") });
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("extraction.ring"), timestamp_writes: None });
             for ((k, entries), size) in kernels.iter().zip(&bgs).zip([dd * n, dd * n, d * n]) {
                 let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("extraction.ring"), layout: &k.layout, entries });
-                let (gx, gy) = groups(ctx, size);
+                let (gx, gy) = grid_for_invocations(size, max_dim);
                 pass.set_pipeline(&k.pipeline);
                 pass.set_bind_group(0, &bg, &[]);
                 pass.dispatch_workgroups(gx, gy, 1);
             }
         }
-        let bytes = (d * n * 4) as u64;
-        enc.copy_buffer_to_buffer(&out_buf, 0, &staging, 0, bytes);
         ctx.queue.submit(Some(enc.finish()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let slice = staging.slice(0..bytes);
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        dev.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        {
-            let view = slice.get_mapped_range();
-            let block: &[f32] = bytemuck::cast_slice(&view);
-            for (row, src) in out.data.chunks_mut(t).zip(block.chunks(n)) {
-                row[t0..t0 + n].copy_from_slice(src);
-            }
+        // The block is pixel-major with rows of `n` frames: the first d * n values of the buffer.
+        let block = read_back_f32(dev, &ctx.queue, &[&out_buf])?.concat();
+        for (row, src) in out.data.chunks_mut(t).zip(block[..d * n].chunks(n)) {
+            row[t0..t0 + n].copy_from_slice(src);
         }
-        staging.unmap();
     }
     Ok(out)
 }

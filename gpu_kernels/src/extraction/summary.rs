@@ -16,7 +16,7 @@ use mesmerize_core::extraction::{ExtractionError, Movie};
 use mesmerize_core::progress::Progress;
 
 use super::pixel_stats::{FrameChunk, PixelStats};
-use crate::buffers::{read_back_f32, storage_f32, storage_from, uniform_from};
+use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
 use crate::error::GpuError;
 use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
@@ -109,11 +109,6 @@ fn dev(e: GpuError) -> ExtractionError {
     ExtractionError::Device(e.to_string())
 }
 
-/// Bind group entry for a whole buffer.
-fn entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() }
-}
-
 /// Lateral `(Z, H, W)` of 2D or 3D dims.
 fn zhw(dims: &[usize]) -> (usize, usize, usize) {
     match dims {
@@ -133,8 +128,7 @@ impl<'a> GpuSummary<'a> {
     /// and pixel blocks on small movies).
     pub fn upload_in_chunks(ctx: &'a GpuContext, movie: &Movie, chunk_bytes: u64) -> Result<Self, ExtractionError> {
         let d = movie.d();
-        let limits = ctx.device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size).min(chunk_bytes);
+        let max_binding = ctx.max_binding().min(chunk_bytes);
         let frame_bytes = d as u64 * 4;
         if d == 0 || frame_bytes > max_binding || (d as u64).div_ceil(u64::from(WORKGROUP)) > u64::from(MAX_GROUPS) {
             return Err(dev(GpuError::TooLarge(format!("frames of {:?} exceed the device's binding limit", movie.dims))));
@@ -190,12 +184,12 @@ impl<'a> GpuSummary<'a> {
                 let filter_bg = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("summary.filter.bind_group"),
                     layout: &filter_k.layout,
-                    entries: &[entry(0, &params), entry(1, &c.movie), entry(2, &taps), entry(3, &c.filtered)],
+                    entries: &[binding(0, &params), binding(1, &c.movie), binding(2, &taps), binding(3, &c.filtered)],
                 });
                 let corr_bg = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("summary.correlate.bind_group"),
                     layout: &corr_k.layout,
-                    entries: &[entry(0, &params), entry(3, &c.filtered), entry(4, &self.zpar), entry(5, &self.sums)],
+                    entries: &[binding(0, &params), binding(3, &c.filtered), binding(4, &self.zpar), binding(5, &self.sums)],
                 });
                 (filter_bg, corr_bg)
             })

@@ -10,7 +10,7 @@ use crate::error::GpuError;
 use crate::pipeline_cache::{buffer_entry, build_kernel, Kernel};
 use crate::runtime::GpuContext;
 
-use super::kernels::grid_for_invocations;
+use crate::dispatch::grid_for_invocations;
 
 const WGSL: &str = include_str!("../../../shaders/compute/registration/warp_field.wgsl");
 /// Upper bound of one batch of frames (input and output each).
@@ -69,8 +69,7 @@ impl GpuFieldWarper {
             return Err(GpuError::TooLarge("a field needs at least one node and a non-empty frame".into()));
         }
         let device = &ctx.device;
-        let limits = device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size) as usize;
+        let max_binding = ctx.max_binding() as usize;
         let batch = (BATCH_BYTES.min(max_binding) / (h * w * 4)).max(1);
         let nodes: Vec<f32> = ys.iter().chain(xs).map(|&v| v as f32).collect();
         let base = FieldDims {

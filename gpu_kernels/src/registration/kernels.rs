@@ -15,8 +15,6 @@ const WARP: &str = include_str!("../../../shaders/compute/registration/warp.wgsl
 /// Cubic interpolation weights shared by the warp kernels.
 pub(crate) const CUBIC: &str = include_str!("../../../shaders/compute/registration/cubic.wgsl");
 
-/// Invocations per workgroup of every registration kernel (`WG` in common.wgsl).
-pub(crate) const WORKGROUP: u32 = 256;
 /// Longest FFT line one workgroup transforms (`MAX_N` in fft.wgsl).
 pub(crate) const MAX_FFT_LEN: usize = 1024;
 /// Longest FFT line at all: twice `MAX_FFT_LEN`, with one global-memory radix-2 stage (`fft_combine`).
@@ -125,13 +123,3 @@ pub(crate) fn bind(device: &wgpu::Device, label: &str, kernel: &Kernel, buffers:
     device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout: &kernel.layout, entries: &entries })
 }
 
-/// Workgroup grid (x, y) covering `groups` workgroups within the per-dimension limit.
-pub(crate) fn grid(groups: u32, max_dim: u32) -> (u32, u32) {
-    let gx = groups.clamp(1, max_dim.max(1));
-    (gx, groups.div_ceil(gx).max(1))
-}
-
-/// Workgroup grid for `n` invocations of a `linear_id` kernel.
-pub(crate) fn grid_for_invocations(n: usize, max_dim: u32) -> (u32, u32) {
-    grid((n as u32).div_ceil(WORKGROUP), max_dim)
-}

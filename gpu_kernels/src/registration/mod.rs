@@ -36,7 +36,8 @@ use wgpu::util::DeviceExt;
 use crate::buffers::{storage_f32, uniform_from};
 use crate::error::GpuError;
 use crate::runtime::GpuContext;
-use kernels::{bind, grid, grid_for_invocations, Dims, FftPass, Kernels, MAX_FFT_LEN, MAX_FFT_LEN_GLOBAL};
+use crate::dispatch::{grid, grid_for_invocations};
+use kernels::{bind, Dims, FftPass, Kernels, MAX_FFT_LEN, MAX_FFT_LEN_GLOBAL};
 use tables::{Geometry, Tables, BAND};
 
 /// Bytes of complex spectrum one batch may hold (bounds the default batch size).
@@ -106,7 +107,7 @@ impl GpuRigidRegistrar {
         }
         let device = &ctx.device;
         let limits = device.limits();
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size) as usize;
+        let max_binding = ctx.max_binding() as usize;
         let spec_frame = ph * pw * 8;
         let batch = if batch == 0 { (SPECTRUM_BUDGET / spec_frame).max(1) } else { batch };
         let batch = batch.min((max_binding / spec_frame).max(1)).min(limits.max_compute_workgroups_per_dimension as usize);
