@@ -28,6 +28,9 @@ pub enum GpuError {
     /// A kernel's inputs do not fit together (shapes, dimensionality).
     #[error("GPU kernel inputs do not match: {0}")]
     Mismatch(String),
+    /// The user cancelled while the kernel's work was under way.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// `v` as the u32 a kernel indexes with, or an error naming `what`.

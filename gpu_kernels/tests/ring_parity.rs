@@ -1,11 +1,17 @@
-//! The WGSL ring-model background subtraction must agree with its CPU twin (`background_subtracted`): several
-//! frame blocks, partial coarse blocks at the edges, downsampling 1, 2 and 3, and overlapping footprints. Runs on
-//! any wgpu adapter, lavapipe included; MESMERIZE_SKIP_GPU_TESTS=1 skips it.
+//! The WGSL ring-model kernels must agree with their CPU twins: the background subtraction
+//! (`background_subtracted`: several frame blocks, partial coarse blocks at the edges, downsampling 1, 2 and 3,
+//! overlapping footprints) and the ring fit's lagged covariance images (`lag_covariances`: grid edges, a padded
+//! last time chunk, several row bands), and a whole ring fit through `GpuProducts`. Runs on any wgpu adapter,
+//! lavapipe included; MESMERIZE_SKIP_GPU_TESTS=1 skips it.
 
-use mesmerize_core::extraction::cnmfe::fit_ring;
+use mesmerize_core::extraction::cnmfe::lagcov::{CHUNK, ChunkedSeries, LagSet, lag_covariances};
+use mesmerize_core::extraction::cnmfe::ring::ring_offsets;
 use mesmerize_core::extraction::cnmfe::subtracted::background_subtracted;
+use mesmerize_core::extraction::cnmfe::{RingShape, fit_ring, fit_ring_with};
 use mesmerize_core::extraction::{Movie, SparseColumns};
 use mesmerize_core::progress::NoProgress;
+use mesmerize_gpu::extraction::lagcov::lag_covariances_in_bands;
+use mesmerize_gpu::extraction::products::GpuProducts;
 use mesmerize_gpu::extraction::ring::ring_subtracted;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -67,6 +73,54 @@ fn ring_subtraction_matches_cpu_twin() {
         eprintln!("ssub {ssub}: max |gpu - cpu| {err:.2e} (values up to {scale:.1})");
         assert!(err <= 1e-5 * scale.max(1.0), "ssub {ssub}: {err}");
     }
+}
+
+#[test]
+fn lag_covariances_match_cpu_twin() {
+    let Some(ctx) = context() else { return };
+    let (h, w, samples) = (29, 37, 77);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut x = ChunkedSeries::zeros(h, w, samples);
+    let d = h * w;
+    for q in 0..d {
+        for s in 0..samples {
+            x.data[((s / CHUNK) * d + q) * CHUNK + s % CHUNK] = rng.random_range(-3.0f32..3.0) + (q % 7) as f32 * 0.1;
+        }
+    }
+    let lags = LagSet::for_ring(&ring_offsets(4));
+    let cpu = lag_covariances(&x, &lags, &NoProgress).expect("cpu");
+    for band_rows in [usize::MAX, 5] {
+        let gpu = lag_covariances_in_bands(&ctx, &x, &lags, band_rows, &NoProgress).expect("gpu");
+        assert_eq!((gpu.n, gpu.w, gpu.values.len()), (cpu.n, cpu.w, cpu.values.len()));
+        let scale = cpu.values.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = gpu.values.iter().zip(&cpu.values).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max);
+        let zeros_agree = gpu.values.iter().zip(&cpu.values).all(|(g, c)| (*g == 0.0) == (*c == 0.0));
+        eprintln!("{} lags, bands of {} rows: max |gpu - cpu| {err:.2e} (values up to {scale:.1})", lags.lags.len(), band_rows.min(h));
+        assert!(err <= 2e-6 * scale, "{err}");
+        assert!(zeros_agree, "off-grid lags must be exactly 0 on both");
+    }
+}
+
+#[test]
+fn ring_fit_with_gpu_products_matches_cpu() {
+    let Some(ctx) = context() else { return };
+    let (movie, a, c) = scene(23, 31, 600, 3);
+    let prod = GpuProducts::without_movie(&ctx);
+    for ssub in [1usize, 2] {
+        let shape = RingShape { gsiz: 7, ring_size_factor: 1.4, ssub_b: ssub };
+        let cpu = fit_ring(&movie, &a, &c, 7, 1.4, ssub, &NoProgress).expect("cpu ring fit");
+        let gpu = fit_ring_with(&movie, &a, &c, shape, &prod, &NoProgress).expect("gpu ring fit");
+        assert_eq!(gpu.w.indptr, cpu.w.indptr);
+        assert_eq!(gpu.w.indices, cpu.w.indices);
+        // The weights solve ridge systems built from f32 sums in a different order: compare what they do, B.
+        let (bc, bg) = (background_subtracted(&movie, &a, &c, &cpu), background_subtracted(&movie, &a, &c, &gpu));
+        let scale = bc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = bc.data.iter().zip(&bg.data).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let werr = gpu.w.data.iter().zip(&cpu.w.data).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        eprintln!("ssub {ssub}: max |Y - B| difference {err:.2e} (values up to {scale:.1}); max weight difference {werr:.2e}");
+        assert!(err <= 1e-4 * scale, "{err}");
+    }
+    assert_eq!(prod.counts().gpu, 2, "both ring fits' covariances on the device");
 }
 
 /// Timing at the CNMF-E benchmark's size (256x256x2000, ssub_b 2, ring radius 15); opt in with RING_BENCH=1 (the

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 
-use super::cnmfe::{fit_ring, init_corr_pnr};
+use super::cnmfe::{RingShape, fit_ring_with, init_corr_pnr_with};
 use super::engine::{Engine, finalize, pixel_noise, refine, support_radius};
 use super::error::ExtractionError;
 use super::footprint::Footprint;
@@ -43,14 +43,18 @@ fn traces_of(m: &Model, t: usize) -> Array2<f32> {
     c
 }
 
+/// The ring geometry of `p` (`gSiz` as the neuron diameter, 11 px when unset).
+fn ring_shape(p: &CnmfParams) -> RingShape {
+    RingShape { gsiz: p.gsiz.last().copied().unwrap_or(11), ring_size_factor: p.ring_size_factor, ssub_b: p.ssub_b }
+}
+
 /// Seed footprints from another result (`Ain`): traces from a temporal update on the ring-subtracted movie.
 fn seeded(movie: &Movie, ain: &SparseColumns, p: &CnmfParams, eng: &Engine) -> Result<(SparseColumns, Array2<f32>, RingBackground), ExtractionError> {
     if ain.n_rows != movie.d() {
         return Err(ExtractionError::BadParameter(format!("Ain has {} pixels, the movie {}", ain.n_rows, movie.d())));
     }
-    let gsiz = p.gsiz.last().copied().unwrap_or(11);
     let zero = Array2::<f32>::zeros((ain.n_cols(), movie.t));
-    let ring = fit_ring(movie, ain, &zero, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
+    let ring = fit_ring_with(movie, ain, &zero, ring_shape(p), eng.products, eng.progress)?;
     let yb = eng.products.ring_subtracted(movie, ain, &zero, &ring);
     let grid = Grid::from_dims(&movie.dims);
     let mut m = to_model(grid, ain, &zero, p);
@@ -58,7 +62,7 @@ fn seeded(movie: &Movie, ain: &SparseColumns, p: &CnmfParams, eng: &Engine) -> R
     update_temporal(&mut m, &yb, eng.products, 5);
     let a = m.a_sparse();
     let c = traces_of(&m, movie.t);
-    let ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
+    let ring = fit_ring_with(movie, &a, &c, ring_shape(p), eng.products, eng.progress)?;
     Ok((a, c, ring))
 }
 
@@ -72,14 +76,13 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
     let (mut a, mut c, mut ring) = match ain {
         Some(ain) => seeded(movie, ain, p, eng)?,
         None => {
-            let init = init_corr_pnr(movie, p, eng.progress)?;
+            let init = init_corr_pnr_with(movie, p, eng.products, eng.progress)?;
             (init.a, init.c, init.ring)
         }
     };
     timings.push(("initialisation".into(), t0.elapsed().as_secs_f64()));
     eng.check()?;
     let grid = Grid::from_dims(&movie.dims);
-    let gsiz = p.gsiz.last().copied().unwrap_or(11);
     let rounds = p.iter.max(1);
     let t1 = Instant::now();
     eng.progress.start("CNMF-E updates", rounds as u64);
@@ -96,7 +99,7 @@ pub fn fit_cnmfe(movie: &Movie, p: &CnmfParams, ain: Option<&SparseColumns>, eng
             // The ring is refitted between rounds; the last round keeps the background it was fitted against.
             a = model.a_sparse();
             c = traces_of(&model, movie.t);
-            ring = fit_ring(movie, &a, &c, gsiz, p.ring_size_factor, p.ssub_b, eng.progress)?;
+            ring = fit_ring_with(movie, &a, &c, ring_shape(p), eng.products, eng.progress)?;
             drop(yb);
             yb = eng.products.ring_subtracted(movie, &a, &c, &ring);
             update_temporal(&mut model, &yb, eng.products, 3);

@@ -1,16 +1,19 @@
 //! The heavy products of the CNMF updates, behind a trait so the WGSL kernels (mesmerize_gpu) can stand in for
 //! the CPU twin here: `A^T Y` (temporal update, residual traces) and `Y C^T` on the footprints' supports (spatial
-//! update), and CNMF-E's ring-model background subtraction. Background columns are dense columns of the same
-//! sparse matrix.
+//! update), CNMF-E's ring-model background subtraction and the lagged covariance images of its ring fit.
+//! Background columns are dense columns of the same sparse matrix.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::ExtractionError;
+use super::cnmfe::lagcov::{ChunkedSeries, LagCov, LagSet};
 use super::linalg::{axpy, dot};
 use super::movie::Movie;
 use super::pixels::PixelMajor;
 use super::result::RingBackground;
 use super::sparse::SparseColumns;
+use crate::progress::Progress;
 
 /// Products of the pixel-major movie with factor matrices; implemented on the CPU (rayon) and in WGSL.
 pub trait FactorProducts: Sync {
@@ -24,6 +27,11 @@ pub trait FactorProducts: Sync {
     /// the device.
     fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
         super::cnmfe::subtracted::background_subtracted(movie, a, c, ring)
+    }
+    /// The lagged covariance images of CNMF-E's ring fit (most of its multiply-adds); the GPU twin computes
+    /// them on the device. `progress` advances by one per grid row.
+    fn lag_covariances(&self, x: &ChunkedSeries, lags: &LagSet, progress: &dyn Progress) -> Result<LagCov, ExtractionError> {
+        super::cnmfe::lagcov::lag_covariances(x, lags, progress)
     }
 }
 

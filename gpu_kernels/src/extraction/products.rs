@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use mesmerize_core::extraction::pixels::PixelMajor;
 use mesmerize_core::extraction::result::RingBackground;
-use mesmerize_core::extraction::{Movie, SparseColumns};
+use mesmerize_core::extraction::cnmfe::lagcov::{ChunkedSeries, LagCov, LagSet};
+use mesmerize_core::extraction::{ExtractionError, Movie, SparseColumns};
+use mesmerize_core::progress::Progress;
 use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
 use ndarray::Array2;
 
@@ -641,6 +643,21 @@ impl FactorProducts for GpuProducts {
                 self.count(2);
                 tracing::warn!("GPU ring background failed ({e}); computing it on the CPU");
                 CpuProducts.ring_subtracted(movie, a, c, ring)
+            }
+        }
+    }
+
+    fn lag_covariances(&self, x: &ChunkedSeries, lags: &LagSet, progress: &dyn Progress) -> Result<LagCov, ExtractionError> {
+        match super::lagcov::lag_covariances(&self.ctx, x, lags, progress) {
+            Ok(out) => {
+                self.count(0);
+                Ok(out)
+            }
+            Err(GpuError::Cancelled) => Err(ExtractionError::Cancelled),
+            Err(e) => {
+                self.count(2);
+                tracing::warn!("GPU lagged covariances failed ({e}); computing them on the CPU");
+                CpuProducts.lag_covariances(x, lags, progress)
             }
         }
     }

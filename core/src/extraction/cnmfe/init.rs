@@ -8,12 +8,13 @@
 
 use ndarray::Array2;
 
-use super::ring::fit_ring;
+use super::ring::{RingShape, fit_ring_with};
 use super::subtracted::background_subtracted_frames;
 use super::round::{Found, RoundSettings, seed_round};
 use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
 use crate::extraction::params::CnmfParams;
+use crate::extraction::products::{CpuProducts, FactorProducts};
 use crate::extraction::result::RingBackground;
 use crate::extraction::sparse::SparseColumns;
 use crate::progress::Progress;
@@ -36,6 +37,16 @@ pub struct CnmfeInit {
 /// Initialise CNMF-E on a 2D movie with `params` (`gSig`, `gSiz`, `min_corr`, `min_pnr`, `min_pixel`, `K` as
 /// an upper bound when > 0, `border_pix`, `center_psf`, `init_iter`, `ring_size_factor`, `ssub_B`).
 pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) -> Result<CnmfeInit, ExtractionError> {
+    init_corr_pnr_with(y, params, &CpuProducts, progress)
+}
+
+/// [`init_corr_pnr`] with the ring fits' products from `products` (the GPU twin).
+pub fn init_corr_pnr_with(
+    y: &Movie,
+    params: &CnmfParams,
+    products: &dyn FactorProducts,
+    progress: &dyn Progress,
+) -> Result<CnmfeInit, ExtractionError> {
     let [h, w] = y.dims[..] else {
         return Err(ExtractionError::BadInput(format!(
             "CNMF-E initialisation is 2D only; got spatial dims {:?} (use 3D CNMF for volumes)",
@@ -43,7 +54,7 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
         )));
     };
     let settings = RoundSettings::from_params(params, h, w)?;
-    let gsiz = settings.gsiz;
+    let shape = RingShape { gsiz: settings.gsiz, ring_size_factor: params.ring_size_factor, ssub_b: params.ssub_b };
     let budget = if params.k > 0 { params.k } else { usize::MAX };
     let rounds = params.init_iter.max(1);
     let (d, t) = (y.d(), y.t);
@@ -57,7 +68,7 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
             break;
         }
         let (a, c) = assemble(&found, d, t);
-        let r = fit_ring(y, &a, &c, gsiz, params.ring_size_factor, params.ssub_b, progress)?;
+        let r = fit_ring_with(y, &a, &c, shape, products, progress)?;
         // Residual Y - B - A C: what the neurons found so far and the background leave unexplained.
         let mut resid = background_subtracted_frames(y, &a, &c, &r);
         subtract_ac(&mut resid, &found);
@@ -74,7 +85,7 @@ pub fn init_corr_pnr(y: &Movie, params: &CnmfParams, progress: &dyn Progress) ->
     // The ring must match the final A, C: refit unless the last fit already saw every neuron.
     let ring = match ring {
         Some((r, seen)) if seen == found.len() => r,
-        _ => fit_ring(y, &a, &c, gsiz, params.ring_size_factor, params.ssub_b, progress)?,
+        _ => fit_ring_with(y, &a, &c, shape, products, progress)?,
     };
     tracing::debug!(neurons = found.len(), "CNMF-E initialisation done");
     Ok(CnmfeInit { a, c, ring, corr, pnr })

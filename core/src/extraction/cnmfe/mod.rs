@@ -12,5 +12,5 @@ pub mod round;
 pub mod seeds;
 pub mod subtracted;
 
-pub use init::{CnmfeInit, init_corr_pnr};
-pub use ring::{background_frame, fit_ring, subtract_background};
+pub use init::{CnmfeInit, init_corr_pnr, init_corr_pnr_with};
+pub use ring::{RingShape, background_frame, fit_ring, fit_ring_with, subtract_background};

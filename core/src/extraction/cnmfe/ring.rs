@@ -21,9 +21,10 @@ use rayon::prelude::*;
 use super::blocks::{block_mean, coarse_dims, coarse_index};
 use super::cholesky::cholesky_solve;
 use super::frames::{ac_frame, ac_into};
-use super::lagcov::{CHUNK, ChunkedSeries, LagCov, LagSet, lag_covariances};
+use super::lagcov::{CHUNK, ChunkedSeries, LagCov, LagSet};
 use crate::extraction::ExtractionError;
 use crate::extraction::movie::Movie;
+use crate::extraction::products::{CpuProducts, FactorProducts};
 use crate::extraction::result::RingBackground;
 use crate::extraction::sparse::SparseColumns;
 use crate::progress::Progress;
@@ -86,6 +87,30 @@ pub fn fit_ring(
     ssub_b: usize,
     progress: &dyn Progress,
 ) -> Result<RingBackground, ExtractionError> {
+    fit_ring_with(y, a, c, RingShape { gsiz, ring_size_factor, ssub_b }, &CpuProducts, progress)
+}
+
+/// The ring's geometry parameters (CaImAn's `gSiz`, `ring_size_factor`, `ssub_B`).
+#[derive(Debug, Clone, Copy)]
+pub struct RingShape {
+    /// Neuron diameter, px.
+    pub gsiz: usize,
+    /// Ring radius relative to `gsiz`.
+    pub ring_size_factor: f64,
+    /// Spatial downsampling of the background.
+    pub ssub_b: usize,
+}
+
+/// [`fit_ring`] with the lagged covariances from `products` (the GPU twin computes them on the device).
+pub fn fit_ring_with(
+    y: &Movie,
+    a: &SparseColumns,
+    c: &Array2<f32>,
+    shape: RingShape,
+    products: &dyn FactorProducts,
+    progress: &dyn Progress,
+) -> Result<RingBackground, ExtractionError> {
+    let RingShape { gsiz, ring_size_factor, ssub_b } = shape;
     let (h, w) = check_inputs(y, a, c)?;
     if ssub_b == 0 || gsiz == 0 || ring_size_factor.is_nan() || ring_size_factor <= 0.0 {
         return Err(ExtractionError::BadParameter(format!(
@@ -101,7 +126,7 @@ pub fn fit_ring(
     let b0 = baseline(y, a, c);
     let (x, within) = binned_residual(y, a, c, &b0, (h, w), ssub_b, progress)?;
     progress.advance(hd as u64);
-    let cov = lag_covariances(&x, &lags, progress)?;
+    let cov = products.lag_covariances(&x, &lags, progress)?;
     drop(x);
     let cols = solve_weights(&cov, &within, &lags, &ring, (hd, wd), progress)?;
 
