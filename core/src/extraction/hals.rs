@@ -1,12 +1,15 @@
 //! Hierarchical alternating least squares (HALS) updates of footprints and traces: each component in turn gets
 //! its non-negative least-squares optimum with the others fixed. Footprints stay inside their support masks.
 
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::linalg::dot;
 use super::model::Model;
 use super::pixels::PixelMajor;
 use super::products::FactorProducts;
+use super::sparse::SparseColumns;
+use super::sweeps::{SpatialSweeps, TemporalSweeps};
 
 /// Update traces `C` and `f` with footprints fixed: `sweeps` passes over the components.
 pub fn update_temporal(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProducts, sweeps: usize) {
@@ -15,40 +18,32 @@ pub fn update_temporal(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProdu
         return;
     }
     let nbrs = model.neighbours();
-    let g = model.gram(&nbrs);
-    let aty = prod.at_y(&model.pattern(), y);
-    let t = y.t;
+    let pattern = model.pattern();
+    let g = gram(model, &nbrs, &pattern, prod);
+    let aty = prod.at_y(&pattern, y);
     // Neighbours in the Gram sense: overlapping footprints plus every background column.
-    let all: Vec<Vec<usize>> = (0..k + nb)
-        .map(|i| {
-            if i < k {
-                nbrs[i].iter().copied().chain(k..k + nb).collect()
-            } else {
-                (0..k + nb).filter(|&j| j != i).collect()
-            }
-        })
-        .collect();
-    for _ in 0..sweeps {
-        for i in 0..k + nb {
-            let gii = g[[i, i]];
-            if gii <= 0.0 {
-                continue;
-            }
-            let mut num: Vec<f32> = aty.row(i).to_vec();
-            for &j in &all[i] {
-                let gij = g[[i, j]];
-                if gij != 0.0 {
-                    let cj = if j < k { &model.c[j] } else { &model.f[j - k] };
-                    for (n, v) in num.iter_mut().zip(cj) {
-                        *n -= gij * v;
-                    }
-                }
-            }
-            let ci = if i < k { &mut model.c[i] } else { &mut model.f[i - k] };
-            for (c, n) in ci.iter_mut().zip(&num).take(t) {
-                *c = (n / gii).max(0.0);
+    let mut row_ptr = vec![0u32];
+    let (mut cols, mut vals) = (Vec::new(), Vec::new());
+    for i in 0..k + nb {
+        let others: Box<dyn Iterator<Item = usize>> = if i < k {
+            Box::new(nbrs[i].iter().copied().chain(k..k + nb))
+        } else {
+            Box::new((0..k + nb).filter(|&j| j != i))
+        };
+        for j in others {
+            if g[[i, j]] != 0.0 {
+                cols.push(j as u32);
+                vals.push(g[[i, j]]);
             }
         }
+        row_ptr.push(cols.len() as u32);
+    }
+    let problem = TemporalSweeps { diag: (0..k + nb).map(|i| g[[i, i]]).collect(), row_ptr, cols, vals, aty };
+    let mut traces = model.traces();
+    prod.temporal_sweeps(&problem, &mut traces, sweeps);
+    for (i, row) in traces.rows().into_iter().enumerate() {
+        let dst = if i < k { &mut model.c[i] } else { &mut model.f[i - k] };
+        dst.iter_mut().zip(row).for_each(|(o, &v)| *o = v);
     }
 }
 
@@ -69,83 +64,89 @@ pub fn update_spatial(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProduc
             (0..n).map(|j| if j < i { 0.0 } else { dot(&ci, &ct.row(j).to_vec()) }).collect()
         })
         .collect();
-    let mut cct = vec![vec![0f32; n]; n];
+    let mut cct = vec![0f32; n * n];
     for i in 0..n {
         for j in i..n {
-            cct[i][j] = rows[i][j];
-            cct[j][i] = rows[i][j];
+            cct[i * n + j] = rows[i][j];
+            cct[j * n + i] = rows[i][j];
         }
     }
     let pattern = model.pattern();
     let yct = prod.y_ct_on(y, &ct, &pattern);
-    let nbrs = model.neighbours();
-    let grid = model.grid;
-    for _ in 0..sweeps {
-        // Neuron footprints, one at a time (each sees its neighbours' latest values).
-        for i in 0..k {
-            let cii = cct[i][i];
-            if cii <= 0.0 {
-                continue;
-            }
-            let start = pattern.indptr[i];
-            let mut e = start;
-            let fi = &model.comps[i];
-            let mut new_vals = fi.vals.clone();
-            for (l, nv) in new_vals.iter_mut().enumerate() {
-                if !fi.mask[l] {
-                    continue;
-                }
-                let p = fi.region.absolute(l);
-                let gp = grid.index(p[0], p[1], p[2]);
-                let mut num = yct[e] - cct[i][i] * fi.vals[l];
-                e += 1;
-                for &j in &nbrs[i] {
-                    let cij = cct[i][j];
-                    if cij != 0.0 {
-                        num -= cij * model.comps[j].at(p);
-                    }
-                }
-                for m in 0..nb {
-                    num -= cct[i][k + m] * model.b[m][gp];
-                }
-                *nv = (fi.vals[l] + num / cii).max(0.0);
-            }
-            model.comps[i].vals = new_vals;
+    let d = model.grid.len();
+    // Neuron entries pixel-major (ascending component within a pixel), remembering each one's pattern slot.
+    let neuron_entries = pattern.indptr[k];
+    let mut pix_ptr = vec![0u32; d + 1];
+    for &p in &pattern.indices[..neuron_entries] {
+        pix_ptr[p as usize + 1] += 1;
+    }
+    for p in 0..d {
+        pix_ptr[p + 1] += pix_ptr[p];
+    }
+    let mut next: Vec<u32> = pix_ptr[..d].to_vec();
+    let mut slot = vec![0usize; neuron_entries];
+    let (mut comp, mut yct_n, mut vals) = (vec![0u32; neuron_entries], vec![0f32; neuron_entries], vec![0f32; neuron_entries]);
+    for i in 0..k {
+        for e in pattern.indptr[i]..pattern.indptr[i + 1] {
+            let p = pattern.indices[e] as usize;
+            let at = next[p] as usize;
+            next[p] += 1;
+            (slot[at], comp[at], yct_n[at], vals[at]) = (e, i as u32, yct[e], pattern.data[e]);
         }
-        // Background columns, dense.
-        for m in 0..nb {
-            let cmm = cct[k + m][k + m];
-            if cmm <= 0.0 {
-                continue;
-            }
-            let mut acc = vec![0f32; grid.len()];
-            for (j, f) in model.comps.iter().enumerate() {
-                let w = cct[k + m][j];
-                if w == 0.0 {
-                    continue;
-                }
-                for (l, &v) in f.vals.iter().enumerate() {
-                    if v != 0.0 {
-                        let p = f.region.absolute(l);
-                        acc[grid.index(p[0], p[1], p[2])] += w * v;
-                    }
-                }
-            }
-            for m2 in 0..nb {
-                if m2 != m {
-                    let w = cct[k + m][k + m2];
-                    for (a, bv) in acc.iter_mut().zip(&model.b[m2]) {
-                        *a += w * bv;
-                    }
-                }
-            }
-            let s = pattern.indptr[k + m];
-            for p in 0..grid.len() {
-                model.b[m][p] = ((yct[s + p] - acc[p]) / cmm).max(0.0);
+    }
+    let mut yct_b = vec![0f32; d * nb];
+    let mut b = vec![0f32; d * nb];
+    for m in 0..nb {
+        let s = pattern.indptr[k + m];
+        for p in 0..d {
+            yct_b[p * nb + m] = yct[s + p];
+            b[p * nb + m] = model.b[m][p];
+        }
+    }
+    let problem = SpatialSweeps { k, nb, cct, pix_ptr, comp, yct: yct_n, yct_b };
+    prod.spatial_sweeps(&problem, &mut vals, &mut b, sweeps);
+    // Back into the footprints (their mask entries, in pattern order) and the background.
+    let mut data = vec![0f32; neuron_entries];
+    for (at, &e) in slot.iter().enumerate() {
+        data[e] = vals[at];
+    }
+    let mut e = 0;
+    for f in &mut model.comps {
+        for (v, &m) in f.vals.iter_mut().zip(&f.mask) {
+            if m {
+                *v = data[e];
+                e += 1;
             }
         }
     }
+    for m in 0..nb {
+        for p in 0..d {
+            model.b[m][p] = b[p * nb + m];
+        }
+    }
     normalise(model);
+}
+
+/// Gram matrix of `[A, b]` (dense, small) from the column dots `prod` computes: overlapping footprints,
+/// footprint-background and background pairs; every other entry is zero.
+pub fn gram(model: &Model, nbrs: &[Vec<usize>], pattern: &SparseColumns, prod: &dyn FactorProducts) -> Array2<f32> {
+    let (k, nb) = (model.k(), model.nb());
+    let mut pairs = Vec::new();
+    for i in 0..k {
+        pairs.push([i as u32, i as u32]);
+        pairs.extend(nbrs[i].iter().filter(|&&j| j > i).map(|&j| [i as u32, j as u32]));
+        pairs.extend((k..k + nb).map(|m| [i as u32, m as u32]));
+    }
+    for m in k..k + nb {
+        pairs.extend((m..k + nb).map(|n| [m as u32, n as u32]));
+    }
+    let dots = prod.column_dots(pattern, k, &pairs);
+    let mut g = Array2::<f32>::zeros((k + nb, k + nb));
+    for (&[i, j], v) in pairs.iter().zip(dots) {
+        g[[i as usize, j as usize]] = v;
+        g[[j as usize, i as usize]] = v;
+    }
+    g
 }
 
 /// Footprints to unit norm, traces scaled to keep the product.
@@ -163,8 +164,9 @@ pub fn normalise(model: &mut Model) {
 pub fn residual_traces(model: &Model, y: &PixelMajor, prod: &dyn FactorProducts) -> Vec<Vec<f32>> {
     let (k, nb) = (model.k(), model.nb());
     let nbrs = model.neighbours();
-    let g = model.gram(&nbrs);
-    let aty = prod.at_y(&model.pattern(), y);
+    let pattern = model.pattern();
+    let g = gram(model, &nbrs, &pattern, prod);
+    let aty = prod.at_y(&pattern, y);
     (0..k)
         .into_par_iter()
         .map(|i| {

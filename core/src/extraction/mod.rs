@@ -32,6 +32,7 @@ pub mod score;
 pub mod sparse;
 pub mod stats;
 pub mod summary;
+pub mod sweeps;
 
 pub use error::ExtractionError;
 pub use movie::Movie;

@@ -5,7 +5,6 @@ use rayon::prelude::*;
 
 use super::footprint::Footprint;
 use super::grid::Grid;
-use super::linalg::dot;
 use super::sparse::SparseColumns;
 
 /// Footprints with traces plus a dense low-rank background, on one grid (a patch or the whole field).
@@ -69,42 +68,6 @@ impl Model {
             .into_par_iter()
             .map(|i| (0..k).filter(|&j| j != i && self.comps[i].region.overlaps(&self.comps[j].region)).collect())
             .collect()
-    }
-    /// Gram matrix of `[A, b]` (dense, small): footprint overlaps, footprint-background and background products.
-    pub fn gram(&self, nbrs: &[Vec<usize>]) -> Array2<f32> {
-        let (k, nb) = (self.k(), self.nb());
-        let mut g = Array2::<f32>::zeros((k + nb, k + nb));
-        let rows: Vec<Vec<(usize, f32)>> = (0..k)
-            .into_par_iter()
-            .map(|i| {
-                let fi = &self.comps[i];
-                let mut r: Vec<(usize, f32)> = nbrs[i].iter().map(|&j| (j, fi.dot(&self.comps[j]))).collect();
-                r.push((i, fi.vals.iter().map(|v| v * v).sum()));
-                for (m, b) in self.b.iter().enumerate() {
-                    let mut s = 0.0;
-                    for (l, &v) in fi.vals.iter().enumerate() {
-                        if v != 0.0 {
-                            let p = fi.region.absolute(l);
-                            s += v * b[self.grid.index(p[0], p[1], p[2])];
-                        }
-                    }
-                    r.push((k + m, s));
-                }
-                r
-            })
-            .collect();
-        for (i, r) in rows.into_iter().enumerate() {
-            for (j, v) in r {
-                g[[i, j]] = v;
-                g[[j, i]] = v;
-            }
-        }
-        for m in 0..nb {
-            for n in 0..nb {
-                g[[k + m, k + n]] = dot(&self.b[m], &self.b[n]);
-            }
-        }
-        g
     }
     /// Footprints as a sparse matrix (non-zeros only) over this grid's C-order pixels.
     pub fn a_sparse(&self) -> SparseColumns {

@@ -1,6 +1,7 @@
 //! The heavy products of the CNMF updates, behind a trait so the WGSL kernels (mesmerize_gpu) can stand in for
 //! the CPU twin here: `A^T Y` (temporal update, residual traces) and `Y C^T` on the footprints' supports (spatial
-//! update), CNMF-E's ring-model background subtraction and the lagged covariance images of its ring fit.
+//! update), `A^T A`, the HALS sweeps themselves, CNMF-E's ring-model background subtraction and the lagged
+//! covariance images of its ring fit.
 //! Background columns are dense columns of the same sparse matrix.
 
 use ndarray::Array2;
@@ -13,6 +14,7 @@ use super::movie::Movie;
 use super::pixels::PixelMajor;
 use super::result::RingBackground;
 use super::sparse::SparseColumns;
+use super::sweeps::{SpatialSweeps, TemporalSweeps, column_dots_cpu};
 use crate::progress::Progress;
 
 /// Products of the pixel-major movie with factor matrices; implemented on the CPU (rayon) and in WGSL.
@@ -32,6 +34,20 @@ pub trait FactorProducts: Sync {
     /// them on the device. `progress` advances by one per grid row.
     fn lag_covariances(&self, x: &ChunkedSeries, lags: &LagSet, progress: &dyn Progress) -> Result<LagCov, ExtractionError> {
         super::cnmfe::lagcov::lag_covariances(x, lags, progress)
+    }
+    /// Dot products of pairs of columns of `a` (`A^T A` where HALS needs it); columns from `dense_from` on are
+    /// dense (one entry per pixel, the background).
+    fn column_dots(&self, a: &SparseColumns, dense_from: usize, pairs: &[[u32; 2]]) -> Vec<f32> {
+        column_dots_cpu(a, dense_from, pairs)
+    }
+    /// `sweeps` HALS passes over the traces (`n x T`, updated in place) with footprints fixed.
+    fn temporal_sweeps(&self, problem: &TemporalSweeps, traces: &mut Array2<f32>, sweeps: usize) {
+        problem.solve_cpu(traces, sweeps);
+    }
+    /// `sweeps` HALS passes over the footprint values (pixel-major entries `vals`, background `b`, `d x nb`)
+    /// with traces fixed.
+    fn spatial_sweeps(&self, problem: &SpatialSweeps, vals: &mut [f32], b: &mut [f32], sweeps: usize) {
+        problem.solve_cpu(vals, b, sweeps);
     }
 }
 
