@@ -279,8 +279,9 @@ fn cnmf_with_caiman_grouped_params_writes_a_scoreable_result_and_refuses_bad_inp
     assert!(stderr(&o).contains("constant"), "{}", stderr(&o));
 }
 
-/// `cnmfe --device gpu` runs its HALS products in WGSL (lavapipe in CI) on the background-subtracted movie it makes
-/// during the fit, and finds the same neurons as the CPU path.
+/// `cnmfe --device gpu` runs its heavy products in WGSL (lavapipe in CI): the ring fits' covariance images, the ring
+/// subtraction, `A^T Y`, `Y C^T`, `A^T A` and the HALS sweeps, with no fallback to the CPU, and finds the same
+/// neurons as the CPU path.
 #[test]
 fn cnmfe_on_the_gpu_matches_the_cpu() {
     if std::env::var_os("MESMERIZE_SKIP_GPU_TESTS").is_some() {
@@ -299,6 +300,9 @@ fn cnmfe_on_the_gpu_matches_the_cpu() {
         let o = mesmerize(&["-v", "cnmfe", "d/movie.tiff", "--params", "p.json", "--out", &out, "--device", dev], dir.path());
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stderr(&o).contains(&format!("products on {dev}")), "{}", stderr(&o));
+        if dev == "gpu" {
+            assert!(stderr(&o).contains("on the CPU by rule, 0 on the CPU after a device failure"), "{}", stderr(&o));
+        }
         let r = mesmerize_core::io::caiman_h5::read_result(&dir.path().join(&out)).expect("read result");
         let s = mesmerize_core::extraction::score::score(&r, &truth, true, 4.0);
         eprintln!("{dev}: K {} {s:?}", r.k());

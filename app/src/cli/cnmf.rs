@@ -79,6 +79,13 @@ fn products(choice: DeviceChoice, y: Option<&PixelMajor>) -> anyhow::Result<(Box
     }
 }
 
+/// Say where the products ran (a GPU fit can fall back to the CPU per call).
+fn log_calls(prod: &dyn FactorProducts) {
+    if let Some(s) = prod.call_summary() {
+        tracing::info!("{s}");
+    }
+}
+
 fn provenance(args: &CnmfArgs, r: &CnmfResult, device: &str, wall: f64) -> Value {
     let key = r.params.mode.history_key();
     json!({
@@ -117,14 +124,18 @@ pub fn run(args: &CnmfArgs, cnmfe: bool) -> anyhow::Result<()> {
         let (prod, device) = products(args.device, None)?;
         tracing::info!("cnmfe on {name}: products on {device}");
         let eng = Engine { products: prod.as_ref(), progress: &bar };
-        (fit_cnmfe(&movie, &p, ain.as_ref(), &eng).with_context(|| format!("CNMF-E of {name}"))?, device)
+        let r = fit_cnmfe(&movie, &p, ain.as_ref(), &eng).with_context(|| format!("CNMF-E of {name}"))?;
+        log_calls(prod.as_ref());
+        (r, device)
     } else {
         let y = PixelMajor::from_movie(&movie);
         drop(movie);
         let (prod, device) = products(args.device, Some(&y))?;
         tracing::info!("cnmf on {name}: products on {device}");
         let eng = Engine { products: prod.as_ref(), progress: &bar };
-        (fit_cnmf(&y, &dims, &p, &eng).with_context(|| format!("CNMF of {name}"))?, device)
+        let r = fit_cnmf(&y, &dims, &p, &eng).with_context(|| format!("CNMF of {name}"))?;
+        log_calls(prod.as_ref());
+        (r, device)
     };
     bar.finish();
     let wall = start.elapsed().as_secs_f64();

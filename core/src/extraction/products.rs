@@ -25,6 +25,10 @@ pub trait FactorProducts: Sync {
     fn y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Vec<f32>;
     /// Name for logs and benchmarks.
     fn name(&self) -> String;
+    /// Where the calls so far ran, for the log after a fit (`None`: all on the CPU).
+    fn call_summary(&self) -> Option<String> {
+        None
+    }
     /// `Y - B` of CNMF-E's ring model, pixel-major (the input of CNMF-E's updates); the GPU twin computes it on
     /// the device.
     fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {

@@ -1,5 +1,8 @@
 //! The CNMF factor products `A^T Y` and `Y C^T` (on a sparsity pattern) in WGSL
 //! (`shaders/compute/extraction/products.wgsl`); CPU twin: `mesmerize_core::extraction::products::CpuProducts`.
+//! The same [`FactorProducts`] also hands the HALS sweeps and `A^T A` to `hals.rs` (problems under
+//! [`HALS_MIN_WORK`] stay on the CPU), CNMF-E's ring subtraction to `ring.rs` and its ring fit's covariance images
+//! to `lagcov.rs`.
 //!
 //! [`GpuProducts`] uploads the pixel-major movie once, in chunks of whole pixel rows that fit the device's
 //! binding limits, and then serves [`FactorProducts`] calls: per call only the sparse pattern (and `C`) go up and
@@ -17,7 +20,8 @@
 //! A movie must not be changed in place between calls while keeping its address: the fingerprint samples only
 //! ~1000 values. Any device failure during a call (out of memory, readback) is logged and the call is answered by
 //! [`CpuProducts`], since the trait has no error channel; a movie that failed to upload stays on the CPU.
-//! Calls from several threads are served one at a time (one lock around the device state).
+//! Product calls from several threads are served one at a time (one lock around the device state); the HALS,
+//! ring and covariance kernels hold no movie and submit independently.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +33,7 @@ use mesmerize_core::extraction::cnmfe::lagcov::{ChunkedSeries, LagCov, LagSet};
 use mesmerize_core::extraction::{ExtractionError, Movie, SparseColumns};
 use mesmerize_core::progress::Progress;
 use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
+use mesmerize_core::extraction::sweeps::{SpatialSweeps, TemporalSweeps};
 use ndarray::Array2;
 
 use crate::buffers::{binding, uniform_from};
@@ -50,6 +55,9 @@ const DEFAULT_CHUNK_BYTES: u64 = 1 << 30;
 const UPLOAD_PIECE: usize = 64 << 20;
 /// Movies other than the resident one that are smaller than this (bytes) are computed on the CPU.
 pub const CPU_BELOW_BYTES: usize = 8 << 20;
+/// HALS problems (sweeps, `A^T A`) with fewer multiply-adds than this (roughly) are solved on the CPU: per-patch
+/// problems take well under a millisecond there, about what one upload, dispatch and read-back costs.
+pub const HALS_MIN_WORK: usize = 1 << 22;
 
 /// Uniforms of `products.wgsl`; keep in sync with its `Params`.
 #[repr(C)]
@@ -186,6 +194,8 @@ impl State {
 pub struct GpuProducts {
     ctx: GpuContext,
     chunk_bytes: u64,
+    /// HALS problems (sweeps, `A^T A`) with less work than this (multiply-adds, roughly) stay on the CPU.
+    min_work: usize,
     state: Mutex<State>,
     counts: [AtomicU64; 3],
 }
@@ -382,14 +392,21 @@ impl GpuProducts {
     pub fn with_chunk_bytes(ctx: &GpuContext, y: &PixelMajor, chunk_bytes: u64) -> Result<Self, GpuError> {
         let primary = Some(upload(ctx, y, chunk_bytes)?);
         let state = Mutex::new(State { primary, secondary: None, failed: None, scratch: Scratch::default() });
-        Ok(Self { ctx: ctx.clone(), chunk_bytes, state, counts: Default::default() })
+        Ok(Self { ctx: ctx.clone(), chunk_bytes, min_work: HALS_MIN_WORK, state, counts: Default::default() })
     }
 
     /// Products for a fit whose movies are made during it (CNMF-E's background-subtracted movie, rebuilt after
     /// each ring refit): each large movie is uploaded when first used and kept until the next one replaces it.
     pub fn without_movie(ctx: &GpuContext) -> Self {
         let state = Mutex::new(State { primary: None, secondary: None, failed: None, scratch: Scratch::default() });
-        Self { ctx: ctx.clone(), chunk_bytes: DEFAULT_CHUNK_BYTES, state, counts: Default::default() }
+        Self { ctx: ctx.clone(), chunk_bytes: DEFAULT_CHUNK_BYTES, min_work: HALS_MIN_WORK, state, counts: Default::default() }
+    }
+
+    /// The same products with HALS problems of at least `work` multiply-adds on the device (tests pass 0 to run
+    /// every problem there).
+    pub fn with_min_work(mut self, work: usize) -> Self {
+        self.min_work = work;
+        self
     }
 
     /// How the calls so far were answered.
@@ -633,6 +650,11 @@ impl FactorProducts for GpuProducts {
         format!("gpu: {}", self.ctx.describe())
     }
 
+    fn call_summary(&self) -> Option<String> {
+        let c = self.counts();
+        Some(format!("{} products on the device, {} on the CPU by rule, {} on the CPU after a device failure", c.gpu, c.cpu, c.failed))
+    }
+
     fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
         match super::ring::ring_subtracted(&self.ctx, movie, a, c, ring) {
             Ok(out) => {
@@ -659,6 +681,55 @@ impl FactorProducts for GpuProducts {
                 tracing::warn!("GPU lagged covariances failed ({e}); computing them on the CPU");
                 CpuProducts.lag_covariances(x, lags, progress)
             }
+        }
+    }
+
+    fn column_dots(&self, a: &SparseColumns, dense_from: usize, pairs: &[[u32; 2]]) -> Vec<f32> {
+        let len = |c: u32| a.indptr.get(c as usize + 1).zip(a.indptr.get(c as usize)).map_or(0, |(e, s)| e - s);
+        if pairs.iter().map(|&[i, j]| len(i).min(len(j))).sum::<usize>() < self.min_work {
+            self.count(1);
+            return CpuProducts.column_dots(a, dense_from, pairs);
+        }
+        match super::hals::column_dots(&self.ctx, a, dense_from, pairs) {
+            Ok(out) => {
+                self.count(0);
+                out
+            }
+            Err(e) => {
+                self.count(2);
+                tracing::warn!("GPU A^T A failed ({e}); computing it on the CPU");
+                CpuProducts.column_dots(a, dense_from, pairs)
+            }
+        }
+    }
+
+    fn temporal_sweeps(&self, problem: &TemporalSweeps, traces: &mut Array2<f32>, sweeps: usize) {
+        if sweeps * traces.ncols() * (problem.n() + problem.cols.len()) < self.min_work {
+            self.count(1);
+            return CpuProducts.temporal_sweeps(problem, traces, sweeps);
+        }
+        // On failure the traces are untouched (they are only written after a successful read-back).
+        if let Err(e) = super::hals::temporal_sweeps(&self.ctx, problem, traces, sweeps) {
+            self.count(2);
+            tracing::warn!("GPU temporal HALS failed ({e}); running it on the CPU");
+            CpuProducts.temporal_sweeps(problem, traces, sweeps);
+        } else {
+            self.count(0);
+        }
+    }
+
+    fn spatial_sweeps(&self, problem: &SpatialSweeps, vals: &mut [f32], b: &mut [f32], sweeps: usize) {
+        // Each entry meets the other entries at its pixel and the background: a few multiply-adds per entry.
+        if sweeps * (vals.len() + b.len()) * (2 + problem.nb) < self.min_work {
+            self.count(1);
+            return CpuProducts.spatial_sweeps(problem, vals, b, sweeps);
+        }
+        if let Err(e) = super::hals::spatial_sweeps(&self.ctx, problem, vals, b, sweeps) {
+            self.count(2);
+            tracing::warn!("GPU spatial HALS failed ({e}); running it on the CPU");
+            CpuProducts.spatial_sweeps(problem, vals, b, sweeps);
+        } else {
+            self.count(0);
         }
     }
 }
