@@ -2,6 +2,7 @@
 
 mod cli;
 mod gui;
+mod malloc_tuning;
 mod widget;
 
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    malloc_tuning::tune();
     let args = cli::Cli::parse();
     cli::init_logging(args.verbose);
     match cli::run(args) {

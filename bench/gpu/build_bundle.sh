@@ -22,7 +22,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
         print(m["target"]["name"], m["executable"])' |
     while read -r name exe; do
-        case $name in products_parity | xcorr_parity | registration_parity | ring_parity) strip -o "dist/device/$name" "$exe" ;; esac
+        case $name in products_parity | xcorr_parity | registration_parity | ring_parity | hals_parity) strip -o "dist/device/$name" "$exe" ;; esac
     done
 ldd dist/device/corr_pnr_device | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
     xargs -r -I{} cp -L {} dist/device/lib/

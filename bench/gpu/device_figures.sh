@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine (the device tool's `run`, carry ["dist/device.tar.xz"] after build_bundle.sh): finds a
-# Vulkan driver for wgpu, then collects every GPU figure BENCHMARKS.md lacks: HALS products, CNMF-E's ring
-# background, rigid registration,
+# Vulkan driver for wgpu, then collects every GPU figure BENCHMARKS.md lacks: HALS products (and the sweeps' parity
+# on real hardware), CNMF-E's ring fit and background subtraction, rigid registration,
 # the 500-curve cross-correlation matrix, and last (the reply keeps the end of the output) corr/PNR per gSig change
 # at 256x256x2000, the issue's interactive target. Logs go to $OUT.
 # Usage: bash bench/gpu/device_figures.sh [WxH] [FRAMES] [REPEATS]   (corr/PNR only: ONLY_CORR_PNR=1)
@@ -33,8 +33,10 @@ quiet() { grep -v XDG_RUNTIME_DIR; }
 if [ -z "${ONLY_CORR_PNR:-}" ]; then
     echo "== HALS products (d 65536, T 2000, K 120)"
     PRODUCTS_BENCH=1 timeout 120 "$dist/products_parity" products_timing --nocapture 2>&1 | quiet | tee "$out/products.log" | grep -E "device|at_y|test result"
-    echo "== CNMF-E ring background subtraction (256x256x2000)"
-    RING_BENCH=1 timeout 180 "$dist/ring_parity" ring_timing --nocapture 2>&1 | quiet | tee "$out/ring.log" | grep -E "ring subtraction|test result"
+    echo "== HALS sweeps and A^T A, parity on this device"
+    timeout 60 "$dist/hals_parity" --nocapture 2>&1 | quiet | tee "$out/hals.log" | grep -E "max|test result"
+    echo "== CNMF-E ring fit and background subtraction (256x256x2000)"
+    RING_BENCH=1 timeout 180 "$dist/ring_parity" ring_timing --nocapture 2>&1 | quiet | tee "$out/ring.log" | grep -E "ring fit|ring subtraction|test result"
     echo "== rigid registration 512x512"
     timeout 120 "$dist/registration_parity" bench_rigid_512 --ignored --nocapture 2>&1 | quiet | tee "$out/registration.log" | grep -E "512x512|test result"
     echo "== cross-correlation matrix, 500 curves x 3000 points"

@@ -135,6 +135,13 @@ fn ring_timing() {
     let s = std::time::Instant::now();
     let ring = fit_ring(&movie, &a, &c, 21, 1.4, 2, &NoProgress).expect("ring fit");
     eprintln!("ring fit (CPU) 256x256x2000: {:.0} ms", s.elapsed().as_secs_f64() * 1e3);
+    if std::env::var("RING_BENCH").is_ok_and(|v| v != "cpu") {
+        let prod = GpuProducts::without_movie(&ctx);
+        let shape = RingShape { gsiz: 21, ring_size_factor: 1.4, ssub_b: 2 };
+        let s = std::time::Instant::now();
+        fit_ring_with(&movie, &a, &c, shape, &prod, &NoProgress).expect("ring fit");
+        eprintln!("ring fit (covariance images on the GPU) 256x256x2000: {:.0} ms on {}", s.elapsed().as_secs_f64() * 1e3, ctx.describe());
+    }
     let time = |f: &dyn Fn()| {
         f();
         let s = std::time::Instant::now();

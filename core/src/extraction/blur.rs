@@ -23,6 +23,10 @@ fn blur_axis(y: &PixelMajor, grid: &Grid, axis: usize, taps: &[f32]) -> PixelMaj
     let t = y.t;
     let mut out = vec![0f32; y.data.len()];
     out.par_chunks_mut(t).enumerate().for_each(|(p, o)| {
+        // Written before the first read: a large zeroed allocation is fresh pages, and reading one first maps the
+        // shared zero page, so the write faults a second time and flushes the other cores' TLBs (seen as seconds of
+        // system time in CNMF's patch phase at 512x512x1000).
+        o.fill(0.0);
         let c = grid.coords(p);
         for (i, &w) in taps.iter().enumerate() {
             let q = c[axis] as i64 + i as i64 - half as i64;

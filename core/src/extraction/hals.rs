@@ -86,12 +86,11 @@ pub fn update_spatial(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProduc
     let mut next: Vec<u32> = pix_ptr[..d].to_vec();
     let mut slot = vec![0usize; neuron_entries];
     let (mut comp, mut yct_n, mut vals) = (vec![0u32; neuron_entries], vec![0f32; neuron_entries], vec![0f32; neuron_entries]);
-    for i in 0..k {
-        for e in pattern.indptr[i]..pattern.indptr[i + 1] {
-            let p = pattern.indices[e] as usize;
-            let at = next[p] as usize;
-            next[p] += 1;
-            (slot[at], comp[at], yct_n[at], vals[at]) = (e, i as u32, yct[e], pattern.data[e]);
+    for (i, cols) in pattern.indptr[..=k].windows(2).enumerate() {
+        for (e, (&p, (&y, &v))) in pattern.indices.iter().zip(yct.iter().zip(&pattern.data)).enumerate().take(cols[1]).skip(cols[0]) {
+            let at = next[p as usize] as usize;
+            next[p as usize] += 1;
+            (slot[at], comp[at], yct_n[at], vals[at]) = (e, i as u32, y, v);
         }
     }
     let mut yct_b = vec![0f32; d * nb];
@@ -132,9 +131,9 @@ pub fn update_spatial(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProduc
 pub fn gram(model: &Model, nbrs: &[Vec<usize>], pattern: &SparseColumns, prod: &dyn FactorProducts) -> Array2<f32> {
     let (k, nb) = (model.k(), model.nb());
     let mut pairs = Vec::new();
-    for i in 0..k {
+    for (i, ni) in nbrs.iter().enumerate().take(k) {
         pairs.push([i as u32, i as u32]);
-        pairs.extend(nbrs[i].iter().filter(|&&j| j > i).map(|&j| [i as u32, j as u32]));
+        pairs.extend(ni.iter().filter(|&&j| j > i).map(|&j| [i as u32, j as u32]));
         pairs.extend((k..k + nb).map(|m| [i as u32, m as u32]));
     }
     for m in k..k + nb {
