@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::runtime::GpuContext;
+
 /// A compute pipeline with the bind group layout it was built against ("the kernel's signature").
 #[derive(Debug)]
 pub struct Kernel {
@@ -77,4 +79,12 @@ pub fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGrou
         ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
         count: None,
     }
+}
+
+/// Kernel `entry` of `wgsl` with buffer `bindings` `(binding, type)`, built once per device under `id`.
+pub fn cached_kernel(ctx: &GpuContext, id: &str, wgsl: &str, entry: &str, bindings: &[(u32, wgpu::BufferBindingType)]) -> Arc<Kernel> {
+    ctx.pipelines().get_or_create(id, || {
+        let entries: Vec<_> = bindings.iter().map(|&(b, ty)| buffer_entry(b, ty)).collect();
+        build_kernel(&ctx.device, id, wgsl, entry, &entries)
+    })
 }

@@ -14,7 +14,7 @@ use ndarray::Array2;
 use crate::buffers::{binding, read_back_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
+use crate::pipeline_cache::{Kernel, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/hals.wgsl");
@@ -43,11 +43,7 @@ fn kernel(ctx: &GpuContext, entry: &'static str) -> Arc<Kernel> {
     if entry == "spatial_sweeps" {
         bindings.push((4, rw));
     }
-    let id = format!("extraction.hals.{entry}");
-    ctx.pipelines().get_or_create(&id, || {
-        let entries: Vec<_> = bindings.iter().map(|&(b, ty)| buffer_entry(b, ty)).collect();
-        build_kernel(&ctx.device, &id, WGSL, entry, &entries)
-    })
+    cached_kernel(ctx, &format!("extraction.hals.{entry}"), WGSL, entry, &bindings)
 }
 
 /// A storage buffer of `data`, one zero element when empty (bindings may not be empty).

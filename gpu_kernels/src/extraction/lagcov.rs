@@ -14,7 +14,7 @@ use mesmerize_core::progress::Progress;
 use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
+use crate::pipeline_cache::{Kernel, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/lagcov.wgsl");
@@ -40,11 +40,7 @@ struct Params {
 fn kernel(ctx: &GpuContext) -> Arc<Kernel> {
     use wgpu::BufferBindingType::{Storage, Uniform};
     let (ro, rw) = (Storage { read_only: true }, Storage { read_only: false });
-    let id = "extraction.lagcov.lag_products";
-    ctx.pipelines().get_or_create(id, || {
-        let entries = [buffer_entry(0, Uniform), buffer_entry(1, ro), buffer_entry(2, ro), buffer_entry(3, rw)];
-        build_kernel(&ctx.device, id, WGSL, "lag_products", &entries)
-    })
+    cached_kernel(ctx, "extraction.lagcov.lag_products", WGSL, "lag_products", &[(0, Uniform), (1, ro), (2, ro), (3, rw)])
 }
 
 /// All lagged covariance images of `x` on the device; `progress` advances by one per grid row, and is checked

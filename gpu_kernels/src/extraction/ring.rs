@@ -15,7 +15,7 @@ use ndarray::Array2;
 use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
+use crate::pipeline_cache::{Kernel, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/ring.wgsl");
@@ -50,11 +50,7 @@ fn kernel(ctx: &GpuContext, entry: &'static str) -> Arc<Kernel> {
         "apply_w" => &[(0, Uniform), (2, ro), (4, rw), (5, rw)],
         _ => &[(0, Uniform), (1, ro), (2, ro), (5, rw), (6, rw)],
     };
-    let id = format!("extraction.ring.{entry}");
-    ctx.pipelines().get_or_create(&id, || {
-        let entries: Vec<_> = bindings.iter().map(|&(b, ty)| buffer_entry(b, ty)).collect();
-        build_kernel(&ctx.device, &id, WGSL, entry, &entries)
-    })
+    cached_kernel(ctx, &format!("extraction.ring.{entry}"), WGSL, entry, bindings)
 }
 
 /// `A` by pixel, `b0` and `W` in one u32 buffer, with the offsets of each part.
