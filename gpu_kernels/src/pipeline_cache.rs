@@ -81,6 +81,13 @@ pub fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGrou
     }
 }
 
+/// A uniform buffer binding.
+pub const UNIFORM: wgpu::BufferBindingType = wgpu::BufferBindingType::Uniform;
+/// A read-only storage buffer binding.
+pub const RO: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: true };
+/// A read-write storage buffer binding.
+pub const RW: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: false };
+
 /// Kernel `entry` of `wgsl` with buffer `bindings` `(binding, type)`, built once per device under `id`.
 pub fn cached_kernel(ctx: &GpuContext, id: &str, wgsl: &str, entry: &str, bindings: &[(u32, wgpu::BufferBindingType)]) -> Arc<Kernel> {
     ctx.pipelines().get_or_create(id, || {

@@ -14,7 +14,7 @@ use ndarray::Array2;
 use crate::buffers::{binding, read_back_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, cached_kernel};
+use crate::pipeline_cache::{Kernel, RO, RW, UNIFORM, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/hals.wgsl");
@@ -37,11 +37,9 @@ struct Params {
 }
 
 fn kernel(ctx: &GpuContext, entry: &'static str) -> Arc<Kernel> {
-    use wgpu::BufferBindingType::{Storage, Uniform};
-    let (ro, rw) = (Storage { read_only: true }, Storage { read_only: false });
-    let mut bindings = vec![(0, Uniform), (1, ro), (2, ro), (3, rw)];
+    let mut bindings = vec![(0, UNIFORM), (1, RO), (2, RO), (3, RW)];
     if entry == "spatial_sweeps" {
-        bindings.push((4, rw));
+        bindings.push((4, RW));
     }
     cached_kernel(ctx, &format!("extraction.hals.{entry}"), WGSL, entry, &bindings)
 }

@@ -14,7 +14,7 @@ use mesmerize_core::progress::Progress;
 use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, cached_kernel};
+use crate::pipeline_cache::{Kernel, RO, RW, UNIFORM, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/lagcov.wgsl");
@@ -38,9 +38,7 @@ struct Params {
 }
 
 fn kernel(ctx: &GpuContext) -> Arc<Kernel> {
-    use wgpu::BufferBindingType::{Storage, Uniform};
-    let (ro, rw) = (Storage { read_only: true }, Storage { read_only: false });
-    cached_kernel(ctx, "extraction.lagcov.lag_products", WGSL, "lag_products", &[(0, Uniform), (1, ro), (2, ro), (3, rw)])
+    cached_kernel(ctx, "extraction.lagcov.lag_products", WGSL, "lag_products", &[(0, UNIFORM), (1, RO), (2, RO), (3, RW)])
 }
 
 /// All lagged covariance images of `x` on the device; `progress` advances by one per grid row, and is checked

@@ -15,7 +15,7 @@ use ndarray::Array2;
 use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
-use crate::pipeline_cache::{Kernel, cached_kernel};
+use crate::pipeline_cache::{Kernel, RO, RW, UNIFORM, cached_kernel};
 use crate::runtime::GpuContext;
 
 const WGSL: &str = include_str!("../../../shaders/compute/extraction/ring.wgsl");
@@ -43,12 +43,10 @@ struct Params {
 }
 
 fn kernel(ctx: &GpuContext, entry: &'static str) -> Arc<Kernel> {
-    use wgpu::BufferBindingType::{Storage, Uniform};
-    let (ro, rw) = (Storage { read_only: true }, Storage { read_only: false });
     let bindings: &[(u32, wgpu::BufferBindingType)] = match entry {
-        "coarse_residual" => &[(0, Uniform), (1, ro), (2, ro), (3, ro), (4, rw)],
-        "apply_w" => &[(0, Uniform), (2, ro), (4, rw), (5, rw)],
-        _ => &[(0, Uniform), (1, ro), (2, ro), (5, rw), (6, rw)],
+        "coarse_residual" => &[(0, UNIFORM), (1, RO), (2, RO), (3, RO), (4, RW)],
+        "apply_w" => &[(0, UNIFORM), (2, RO), (4, RW), (5, RW)],
+        _ => &[(0, UNIFORM), (1, RO), (2, RO), (5, RW), (6, RW)],
     };
     cached_kernel(ctx, &format!("extraction.ring.{entry}"), WGSL, entry, bindings)
 }
