@@ -77,7 +77,8 @@ fn products_match_cpu_twin_on_random_data() {
     let a = random_pattern(d, 23, 157, 2, &mut rng);
     let c = random_traces(a.n_cols(), t, &mut rng);
 
-    let one = GpuProducts::new(&ctx, &y).expect("upload");
+    // Other movies from 8 MB on go to the device here (the default keeps them on the CPU below 256 MB).
+    let one = GpuProducts::new(&ctx, &y).expect("upload").with_cpu_below(8 << 20);
     assert_eq!(one.chunks(), 1);
     check("one chunk", &one, &y, &a, &c);
     // A pattern with an empty column and a column touching the first and last pixels only.
@@ -96,7 +97,7 @@ fn products_match_cpu_twin_on_random_data() {
     // both must give the twin's answer (twice, to use the cached upload).
     let (d2, t2) = (9001, 256); // a multiple of 4: no padding on the device
     let y2 = random_movie(d2, t2, &mut rng);
-    assert!(y2.data.len() * 4 >= mesmerize_gpu::extraction::products::CPU_BELOW_BYTES);
+    assert!(y2.data.len() * 4 >= 8 << 20);
     let a2 = random_pattern(d2, 11, 301, 1, &mut rng);
     let c2 = random_traces(a2.n_cols(), t2, &mut rng);
     check("second movie (upload)", &one, &y2, &a2, &c2);
