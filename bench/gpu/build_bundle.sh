@@ -2,7 +2,8 @@
 # Build what a lent GPU machine needs for every GPU figure (it has no Rust toolchain and no HDF5): the stripped
 # `corr_pnr_device` example, the GPU parity/benchmark test binaries of mesmerize_gpu, the shared libraries they link
 # (libhdf5 and its chain, glibc's own excepted) and the Vulkan loader, packed as dist/device.tar.xz (git-ignored;
-# about 10 MB, carried with the device tool's `carry`).
+# about 14 MB, carried with the device tool's `carry`), and the app with its libraries as dist/app.tar.xz for
+# app_fits.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-target}
@@ -30,4 +31,13 @@ ldd dist/device/corr_pnr_device | awk '/=>/{print $3}' | grep -v -E '/(libc|libm
 loader=$(ldconfig -p | awk '/libvulkan.so.1 /{print $NF; exit}')
 cp -L "$loader" dist/device/lib/libvulkan.so.1
 tar -C dist -cJf dist/device.tar.xz device
-ls -la dist/device dist/device.tar.xz
+# The app itself for whole fits (app_fits.sh): dist/app.tar.xz, ~16 MB.
+cargo build --release -p mesmerize
+rm -rf dist/app
+mkdir -p dist/app/lib
+strip -o dist/app/mesmerize "$target/release/mesmerize"
+ldd dist/app/mesmerize | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
+    xargs -r -I{} cp -L {} dist/app/lib/
+cp dist/device/lib/libvulkan.so.1 dist/app/lib/
+tar -C dist -cJf dist/app.tar.xz app
+ls -la dist/device dist/device.tar.xz dist/app.tar.xz
