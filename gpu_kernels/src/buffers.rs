@@ -79,3 +79,41 @@ pub fn read_back_f32(device: &wgpu::Device, queue: &wgpu::Queue, sources: &[&wgp
         })
         .collect())
 }
+
+/// A buffer the host can map to read `len` f32s copied into it (reused across read-backs by the caller).
+pub fn staging_f32(device: &wgpu::Device, label: &str, len: usize) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (len.max(1) * 4) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// Finish `enc` with a copy of the first `len` f32s of `src` into `staging`, submit, wait, and hand the mapped
+/// values to `read` (no intermediate copy; `staging` is unmapped again afterwards).
+pub fn read_through<R>(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    mut enc: wgpu::CommandEncoder,
+    src: &wgpu::Buffer,
+    staging: &wgpu::Buffer,
+    len: usize,
+    read: impl FnOnce(&[f32]) -> R,
+) -> Result<R, GpuError> {
+    let bytes = (len as u64 * 4).max(4);
+    enc.copy_buffer_to_buffer(src, 0, staging, 0, bytes);
+    queue.submit(Some(enc.finish()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slice = staging.slice(0..bytes);
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+    rx.recv().map_err(|e| GpuError::Readback(e.to_string()))?.map_err(|e| GpuError::Readback(e.to_string()))?;
+    let view = slice.get_mapped_range();
+    let out = read(&bytemuck::cast_slice::<u8, f32>(&view)[..len]);
+    drop(view);
+    staging.unmap();
+    Ok(out)
+}

@@ -36,7 +36,7 @@ use mesmerize_core::extraction::products::{CpuProducts, FactorProducts};
 use mesmerize_core::extraction::sweeps::{SpatialSweeps, TemporalSweeps};
 use ndarray::Array2;
 
-use crate::buffers::{binding, uniform_from};
+use crate::buffers::{binding, read_through, uniform_from};
 use crate::error::{GpuError, fits_u32};
 use crate::pipeline_cache::{Kernel, buffer_entry, build_kernel};
 use crate::runtime::GpuContext;
@@ -294,34 +294,18 @@ fn upload(ctx: &GpuContext, y: &PixelMajor, chunk_cap: u64) -> Result<Resident, 
     Ok(Resident { key: MovieKey::of(y), pixels_per_chunk, chunks })
 }
 
-/// Copy `bytes` of `src` into the staging buffer within `enc`, submit, wait and read them back.
+/// Copy `len` f32s of `src` into the staging buffer within `enc`, submit, wait and read them back.
 fn finish_and_read(
     ctx: &GpuContext,
     scratch: &mut Scratch,
-    mut enc: wgpu::CommandEncoder,
+    enc: wgpu::CommandEncoder,
     src: &wgpu::Buffer,
     len: usize,
 ) -> Result<Vec<f32>, GpuError> {
     let bytes = (len as u64 * 4).max(4);
     let staging =
         scratch.get(&ctx.device, "extraction.products.staging", bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
-    enc.copy_buffer_to_buffer(src, 0, &staging, 0, bytes);
-    ctx.queue.submit(Some(enc.finish()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let slice = staging.slice(0..bytes);
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
-    rx.recv()
-        .map_err(|e| GpuError::Readback(e.to_string()))?
-        .map_err(|e| GpuError::Readback(e.to_string()))?;
-    let view = slice.get_mapped_range();
-    let mut out = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
-    drop(view);
-    staging.unmap();
-    out.truncate(len);
-    Ok(out)
+    read_through(&ctx.device, &ctx.queue, enc, src, &staging, len, <[f32]>::to_vec)
 }
 
 /// Work items bucketed by movie chunk (chunk-major) and `(offset, count)` of each chunk's items.

@@ -12,7 +12,8 @@ use mesmerize_core::extraction::result::RingBackground;
 use mesmerize_core::extraction::{Movie, SparseColumns};
 use ndarray::Array2;
 
-use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
+use crate::buffers::{binding, read_through, staging_f32, storage_f32, storage_from, uniform_from};
+use rayon::prelude::*;
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
 use crate::pipeline_cache::{Kernel, RO, RW, UNIFORM, cached_kernel};
@@ -118,6 +119,7 @@ pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &A
     let xd = storage_f32(dev, "extraction.ring.xd", dd * nf);
     let bd = storage_f32(dev, "extraction.ring.bd", dd * nf);
     let out_buf = storage_f32(dev, "extraction.ring.out", d * nf);
+    let staging = staging_f32(dev, "extraction.ring.staging", d * nf);
     let kernels = ["coarse_residual", "apply_w", "subtract"].map(|e| kernel(ctx, e));
     let max_dim = limits.max_compute_workgroups_per_dimension;
     let dd32 = fits_u32("coarse pixels", dd)?;
@@ -159,12 +161,11 @@ pub fn ring_subtracted(ctx: &GpuContext, movie: &Movie, a: &SparseColumns, c: &A
                 pass.dispatch_workgroups(gx, gy, 1);
             }
         }
-        ctx.queue.submit(Some(enc.finish()));
-        // The block is pixel-major with rows of `n` frames: the first d * n values of the buffer.
-        let block = read_back_f32(dev, &ctx.queue, &[&out_buf])?.concat();
-        for (row, src) in out.data.chunks_mut(t).zip(block[..d * n].chunks(n)) {
-            row[t0..t0 + n].copy_from_slice(src);
-        }
+        // The block is pixel-major with rows of `n` frames: the first d * n values of the buffer, scattered into
+        // the output rows straight from the mapped staging buffer (one staging buffer for all blocks).
+        read_through(dev, &ctx.queue, enc, &out_buf, &staging, d * n, |block| {
+            out.data.par_chunks_mut(t).zip(block.par_chunks(n)).for_each(|(row, src)| row[t0..t0 + n].copy_from_slice(src));
+        })?;
     }
     Ok(out)
 }
