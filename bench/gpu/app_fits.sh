@@ -2,9 +2,10 @@
 # Runs on a lent GPU machine: whole CNMF-E and CNMF fits with --device gpu and --device cpu on the benchmark movies
 # (simulated there with the same seeds), results and truths copied to $OUT for scoring here with
 # bench/caiman/score_h5.py. Needs dist/app.tar.xz carried: the stripped `mesmerize` binary with its shared libraries
-# in app/lib (made by build_bundle.sh). FITS=3d runs 3D CNMF instead. Uses NVIDIA's EGL library as the Vulkan ICD (see README).
+# in app/lib (made by build_bundle.sh). FITS=3d runs 3D CNMF instead.
+# The Vulkan driver is found as device_figures.sh finds it (vulkan_icd.sh).
 set -u; R=$PWD; w=$(mktemp -d); tar -C $w -xJf dist/app.tar.xz; M=$w/app/mesmerize; export LD_LIBRARY_PATH=$w/app/lib:${LD_LIBRARY_PATH:-}
-egl=$(ldconfig -p | awk '$1=="libEGL_nvidia.so.0"{print $NF; exit}'); printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s","api_version":"1.3.0"}}' "$egl" > $w/icd.json; export VK_ICD_FILENAMES=$w/icd.json
+. bench/gpu/vulkan_icd.sh "$w"
 T=""; [ -x /usr/bin/time ] && T="/usr/bin/time -f %e_s_%M_KB"
 cd $w
 if [ "${FITS:-}" = 3d ]; then

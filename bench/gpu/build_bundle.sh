@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-target}
+# The shared libraries binary $1 links (glibc's own excepted) into folder $2, plus Debian's Vulkan loader (wgpu opens
+# libvulkan.so.1 at run time; the device image may have none).
+bundle_libs() {
+    ldd "$1" | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' | xargs -r -I{} cp -L {} "$2"/
+    cp -L "$(ldconfig -p | awk '/libvulkan.so.1 /{print $NF; exit}')" "$2/libvulkan.so.1"
+}
 rm -rf dist/device
 mkdir -p dist/device/lib
 cargo build --release -p mesmerize_gpu --example corr_pnr_device
@@ -25,19 +31,13 @@ for line in sys.stdin:
     while read -r name exe; do
         case $name in products_parity | xcorr_parity | registration_parity | ring_parity | hals_parity) strip -o "dist/device/$name" "$exe" ;; esac
     done
-ldd dist/device/corr_pnr_device | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
-    xargs -r -I{} cp -L {} dist/device/lib/
-# wgpu opens libvulkan.so.1 at run time; carry Debian's loader in case the device image has none.
-loader=$(ldconfig -p | awk '/libvulkan.so.1 /{print $NF; exit}')
-cp -L "$loader" dist/device/lib/libvulkan.so.1
+bundle_libs dist/device/corr_pnr_device dist/device/lib
 tar -C dist -cJf dist/device.tar.xz device
 # The app itself for whole fits (app_fits.sh): dist/app.tar.xz, ~16 MB.
 cargo build --release -p mesmerize
 rm -rf dist/app
 mkdir -p dist/app/lib
 strip -o dist/app/mesmerize "$target/release/mesmerize"
-ldd dist/app/mesmerize | awk '/=>/{print $3}' | grep -v -E '/(libc|libm|libgcc_s|libresolv|ld-linux)[^/]*$' |
-    xargs -r -I{} cp -L {} dist/app/lib/
-cp dist/device/lib/libvulkan.so.1 dist/app/lib/
+bundle_libs dist/app/mesmerize dist/app/lib
 tar -C dist -cJf dist/app.tar.xz app
 ls -la dist/device dist/device.tar.xz dist/app.tar.xz

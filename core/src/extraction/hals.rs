@@ -56,14 +56,10 @@ pub fn update_spatial(model: &mut Model, y: &PixelMajor, prod: &dyn FactorProduc
     }
     let ct = model.traces();
     let n = k + nb;
-    // C C^T.
-    let rows: Vec<Vec<f32>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let ci = ct.row(i).to_vec();
-            (0..n).map(|j| if j < i { 0.0 } else { dot(&ci, &ct.row(j).to_vec()) }).collect()
-        })
-        .collect();
+    // C C^T (each trace copied out once; the dots read the copies).
+    let tr: Vec<Vec<f32>> = ct.rows().into_iter().map(|r| r.to_vec()).collect();
+    let rows: Vec<Vec<f32>> =
+        (0..n).into_par_iter().map(|i| (0..n).map(|j| if j < i { 0.0 } else { dot(&tr[i], &tr[j]) }).collect()).collect();
     let mut cct = vec![0f32; n * n];
     for i in 0..n {
         for j in i..n {

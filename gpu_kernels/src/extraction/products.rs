@@ -415,6 +415,27 @@ impl GpuProducts {
         self.counts[path].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The device's answer, or (counted and logged) the CPU twin's after a device failure.
+    fn device_or_cpu<T>(&self, what: &str, on_device: Result<T, GpuError>, cpu: impl FnOnce() -> T) -> T {
+        match on_device {
+            Ok(v) => {
+                self.count(0);
+                v
+            }
+            Err(e) => {
+                self.count(2);
+                tracing::warn!("GPU {what} failed ({e}); computing it on the CPU");
+                cpu()
+            }
+        }
+    }
+
+    /// The CPU twin's answer for a call the rules keep off the device (small movies and problems), counted.
+    fn by_rule<T>(&self, cpu: impl FnOnce() -> T) -> T {
+        self.count(1);
+        cpu()
+    }
+
     /// Number of device buffers the resident movie is split into (0 without one).
     pub fn chunks(&self) -> usize {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).primary.as_ref().map_or(0, |r| r.chunks.len())
@@ -606,38 +627,16 @@ impl GpuProducts {
 
 impl FactorProducts for GpuProducts {
     fn at_y(&self, a: &SparseColumns, y: &PixelMajor) -> Array2<f32> {
-        match self.try_at_y(a, y) {
-            Ok(Some(out)) => {
-                self.count(0);
-                out
-            }
-            Ok(None) => {
-                self.count(1);
-                CpuProducts.at_y(a, y)
-            }
-            Err(e) => {
-                self.count(2);
-                tracing::warn!("GPU A^T Y failed ({e}); computing it on the CPU");
-                CpuProducts.at_y(a, y)
-            }
+        match self.try_at_y(a, y).transpose() {
+            Some(r) => self.device_or_cpu("A^T Y", r, || CpuProducts.at_y(a, y)),
+            None => self.by_rule(|| CpuProducts.at_y(a, y)),
         }
     }
 
     fn y_ct_on(&self, y: &PixelMajor, c: &Array2<f32>, pattern: &SparseColumns) -> Vec<f32> {
-        match self.try_y_ct_on(y, c, pattern) {
-            Ok(Some(out)) => {
-                self.count(0);
-                out
-            }
-            Ok(None) => {
-                self.count(1);
-                CpuProducts.y_ct_on(y, c, pattern)
-            }
-            Err(e) => {
-                self.count(2);
-                tracing::warn!("GPU Y C^T failed ({e}); computing it on the CPU");
-                CpuProducts.y_ct_on(y, c, pattern)
-            }
+        match self.try_y_ct_on(y, c, pattern).transpose() {
+            Some(r) => self.device_or_cpu("Y C^T", r, || CpuProducts.y_ct_on(y, c, pattern)),
+            None => self.by_rule(|| CpuProducts.y_ct_on(y, c, pattern)),
         }
     }
 
@@ -651,80 +650,41 @@ impl FactorProducts for GpuProducts {
     }
 
     fn ring_subtracted(&self, movie: &Movie, a: &SparseColumns, c: &Array2<f32>, ring: &RingBackground) -> PixelMajor {
-        match super::ring::ring_subtracted(&self.ctx, movie, a, c, ring) {
-            Ok(out) => {
-                self.count(0);
-                out
-            }
-            Err(e) => {
-                self.count(2);
-                tracing::warn!("GPU ring background failed ({e}); computing it on the CPU");
-                CpuProducts.ring_subtracted(movie, a, c, ring)
-            }
-        }
+        let r = super::ring::ring_subtracted(&self.ctx, movie, a, c, ring);
+        self.device_or_cpu("ring background", r, || CpuProducts.ring_subtracted(movie, a, c, ring))
     }
 
     fn lag_covariances(&self, x: &ChunkedSeries, lags: &LagSet, progress: &dyn Progress) -> Result<LagCov, ExtractionError> {
         match super::lagcov::lag_covariances(&self.ctx, x, lags, progress) {
-            Ok(out) => {
-                self.count(0);
-                Ok(out)
-            }
             Err(GpuError::Cancelled) => Err(ExtractionError::Cancelled),
-            Err(e) => {
-                self.count(2);
-                tracing::warn!("GPU lagged covariances failed ({e}); computing them on the CPU");
-                CpuProducts.lag_covariances(x, lags, progress)
-            }
+            r => self.device_or_cpu("lagged covariances", r.map(Ok), || CpuProducts.lag_covariances(x, lags, progress)),
         }
     }
 
     fn column_dots(&self, a: &SparseColumns, dense_from: usize, pairs: &[[u32; 2]]) -> Vec<f32> {
         let len = |c: u32| a.indptr.get(c as usize + 1).zip(a.indptr.get(c as usize)).map_or(0, |(e, s)| e - s);
         if pairs.iter().map(|&[i, j]| len(i).min(len(j))).sum::<usize>() < self.min_work {
-            self.count(1);
-            return CpuProducts.column_dots(a, dense_from, pairs);
+            return self.by_rule(|| CpuProducts.column_dots(a, dense_from, pairs));
         }
-        match super::hals::column_dots(&self.ctx, a, dense_from, pairs) {
-            Ok(out) => {
-                self.count(0);
-                out
-            }
-            Err(e) => {
-                self.count(2);
-                tracing::warn!("GPU A^T A failed ({e}); computing it on the CPU");
-                CpuProducts.column_dots(a, dense_from, pairs)
-            }
-        }
+        let r = super::hals::column_dots(&self.ctx, a, dense_from, pairs);
+        self.device_or_cpu("A^T A", r, || CpuProducts.column_dots(a, dense_from, pairs))
     }
 
     fn temporal_sweeps(&self, problem: &TemporalSweeps, traces: &mut Array2<f32>, sweeps: usize) {
         if sweeps * traces.ncols() * (problem.n() + problem.cols.len()) < self.min_work {
-            self.count(1);
-            return CpuProducts.temporal_sweeps(problem, traces, sweeps);
+            return self.by_rule(|| CpuProducts.temporal_sweeps(problem, traces, sweeps));
         }
         // On failure the traces are untouched (they are only written after a successful read-back).
-        if let Err(e) = super::hals::temporal_sweeps(&self.ctx, problem, traces, sweeps) {
-            self.count(2);
-            tracing::warn!("GPU temporal HALS failed ({e}); running it on the CPU");
-            CpuProducts.temporal_sweeps(problem, traces, sweeps);
-        } else {
-            self.count(0);
-        }
+        let r = super::hals::temporal_sweeps(&self.ctx, problem, traces, sweeps);
+        self.device_or_cpu("temporal HALS", r, || CpuProducts.temporal_sweeps(problem, traces, sweeps));
     }
 
     fn spatial_sweeps(&self, problem: &SpatialSweeps, vals: &mut [f32], b: &mut [f32], sweeps: usize) {
         // Each entry meets the other entries at its pixel and the background: a few multiply-adds per entry.
         if sweeps * (vals.len() + b.len()) * (2 + problem.nb) < self.min_work {
-            self.count(1);
-            return CpuProducts.spatial_sweeps(problem, vals, b, sweeps);
+            return self.by_rule(|| CpuProducts.spatial_sweeps(problem, vals, b, sweeps));
         }
-        if let Err(e) = super::hals::spatial_sweeps(&self.ctx, problem, vals, b, sweeps) {
-            self.count(2);
-            tracing::warn!("GPU spatial HALS failed ({e}); running it on the CPU");
-            CpuProducts.spatial_sweeps(problem, vals, b, sweeps);
-        } else {
-            self.count(0);
-        }
+        let r = super::hals::spatial_sweeps(&self.ctx, problem, vals, b, sweeps);
+        self.device_or_cpu("spatial HALS", r, || CpuProducts.spatial_sweeps(problem, vals, b, sweeps));
     }
 }
