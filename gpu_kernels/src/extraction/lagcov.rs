@@ -11,7 +11,7 @@ use std::sync::Arc;
 use mesmerize_core::extraction::cnmfe::lagcov::{CHUNK, ChunkedSeries, LagCov, LagSet};
 use mesmerize_core::progress::Progress;
 
-use crate::buffers::{binding, read_back_f32, storage_f32, storage_from, uniform_from};
+use crate::buffers::{binding, read_through, staging_f32, storage_f32, storage_from, uniform_from};
 use crate::dispatch::grid_for_invocations;
 use crate::error::{GpuError, fits_u32};
 use crate::pipeline_cache::{Kernel, RO, RW, UNIFORM, cached_kernel};
@@ -77,6 +77,7 @@ pub fn lag_covariances_in_bands(
     let lag_vals: Vec<[i32; 2]> = lags.lags.iter().map(|&(dy, dx)| [dy, dx]).collect();
     let lag_buf = storage_from(dev, "extraction.lagcov.lags", &lag_vals);
     let out_buf = storage_f32(dev, "extraction.lagcov.out", band_rows * w * n);
+    let staging = staging_f32(dev, "extraction.lagcov.staging", band_rows * w * n);
     let kern = kernel(ctx);
     let max_dim = dev.limits().max_compute_workgroups_per_dimension;
     let mut values = vec![0f32; d * n];
@@ -109,10 +110,10 @@ pub fn lag_covariances_in_bands(
             pass.set_bind_group(0, &bg, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
-        ctx.queue.submit(Some(enc.finish()));
-        let band = read_back_f32(dev, &ctx.queue, &[&out_buf])?.concat();
+        // Straight from the mapped staging buffer (one for all bands) into the result.
         let len = rows * w * n;
-        values[row0 * w * n..row0 * w * n + len].copy_from_slice(&band[..len]);
+        let dst = &mut values[row0 * w * n..row0 * w * n + len];
+        read_through(dev, &ctx.queue, enc, &out_buf, &staging, len, |band| dst.copy_from_slice(band))?;
         progress.advance(rows as u64);
     }
     Ok(LagCov { n, w, values })
